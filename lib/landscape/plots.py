@@ -1,0 +1,81 @@
+"""One function per kind of figure. Each draws on a given matplotlib Axes and returns it."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory"]
+
+
+def loss_surface_2d(ax, landscape, extent: float = 2.0, num: int = 201, levels: int = 20):
+    """Filled contours of a 2D landscape's loss on [-extent, extent]^2."""
+    if landscape.dim != 2:
+        raise ValueError(f"landscape must be 2-dimensional, got dim={landscape.dim}")
+    grid = np.linspace(-extent, extent, num)
+    xx, yy = np.meshgrid(grid, grid)
+    points = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    loss = landscape.losses(points).reshape(xx.shape)
+    filled = ax.contourf(xx, yy, loss, levels=levels, cmap="viridis")
+    ax.figure.colorbar(filled, ax=ax, label="loss")
+    ax.set_aspect("equal")
+    ax.set_xlabel("$P_1$")
+    ax.set_ylabel("$P_2$")
+    return ax
+
+
+def wedges_3d(ax, n: int, extent: float = 2.0, width: float = 0.12, alpha: float = 0.15):
+    """The axis-aligned n-wedges of R^3 (n = 1: three rods; n = 2: three slabs),
+    drawn with a small width so they are visible."""
+    if n not in (1, 2):
+        raise ValueError(f"n must be 1 or 2 in three dimensions, got {n!r}")
+    for long_axes in itertools.combinations(range(3), n):
+        lows = [-extent if axis in long_axes else -width for axis in range(3)]
+        highs = [extent if axis in long_axes else width for axis in range(3)]
+        _box(ax, lows, highs, alpha)
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_zlim(-extent, extent)
+    ax.set_xlabel("$P_1$")
+    ax.set_ylabel("$P_2$")
+    ax.set_zlabel("$P_3$")
+    return ax
+
+
+def _box(ax, lows, highs, alpha):
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    corners = np.array(list(itertools.product(*zip(lows, highs))))
+    faces = []
+    for axis in range(3):
+        for side in (0, 1):
+            face = corners[(corners[:, axis] == (lows, highs)[side][axis])]
+            # Order the 4 corners of a face around its perimeter.
+            others = [a for a in range(3) if a != axis]
+            centre = face[:, others].mean(axis=0)
+            angle = np.arctan2(face[:, others[1]] - centre[1], face[:, others[0]] - centre[0])
+            faces.append(face[np.argsort(angle)])
+    ax.add_collection3d(Poly3DCollection(faces, facecolor="tab:blue", edgecolor="none", alpha=alpha))
+
+
+def trajectory(ax, points, label=None, color=None, marker_end="o", **kwargs):
+    """An optimization path (rows of ``points``) in 2D or 3D, start marked x, end marked o."""
+    points = np.asarray(points)
+    coords = [points[:, i] for i in range(points.shape[1])]
+    (line,) = ax.plot(*coords, label=label, color=color, **kwargs)
+    ax.plot(*[[c[0]] for c in coords], "x", color=line.get_color())
+    if marker_end:
+        ax.plot(*[[c[-1]] for c in coords], marker_end, color=line.get_color())
+    return ax
+
+
+def path_profiles(ax, profiles: dict, log: bool = False):
+    """Loss against position along each path; ``profiles`` maps labels to PathProfile."""
+    for label, profile in profiles.items():
+        ax.plot(profile.t, profile.loss, label=label)
+    ax.set_xlabel("position along the path $t$")
+    ax.set_ylabel("loss")
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The book's two set-up commands (standard library only, Python 3.10+).
+
+    python3 tasks.py book   # execute the stale lessons, build the HTML book
+    python3 tasks.py test   # run the test suite (library, lessons, book build, nbval)
+
+Both first make sure ``.venv/`` exists and holds the project installed with
+``pip install -c constraints.txt -e ".[dev]"``. The install is repeated only when
+pyproject.toml or constraints.txt changed (a stamp file in ``.venv`` records
+their sha256), so reruns start immediately and work offline.
+
+Extra arguments are passed on: ``python3 tasks.py book --force`` re-executes every
+lesson, ``python3 tasks.py test -k toy`` selects tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+if sys.version_info < (3, 10):
+    sys.exit(f"tasks.py needs Python 3.10 or newer (this is {sys.version.split()[0]})")
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".landscape-install-stamp"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+INSTALL_INPUTS = ("pyproject.toml", "constraints.txt")
+
+USAGE = """usage: python3 tasks.py {book,test} [extra arguments]
+
+  book   execute the lessons whose sources changed (tools/execute_lessons.py),
+         build the HTML book with jupyter-book (warnings are errors) and print
+         the path of _build/html/index.html
+  test   run pytest (configuration in pyproject.toml [tool.pytest.ini_options])
+"""
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="3",
+        TF_ENABLE_ONEDNN_OPTS="0",
+        PYTHONHASHSEED="0",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
+    env.setdefault("LANDSCAPE_SCALE", "quick")
+    # Kernels (lesson execution, nbval) use the project's IPython profile in tools/ipython.
+    env["IPYTHONDIR"] = str(ROOT / "tools" / "ipython")
+    return env
+
+
+def run(cmd: list[str | Path], **kwargs) -> int:
+    printable = " ".join(str(c) for c in cmd)
+    print(f"+ {printable}", flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=environment(), **kwargs).returncode
+
+
+def check(cmd: list[str | Path]) -> None:
+    code = run(cmd)
+    if code != 0:
+        sys.exit(f"tasks.py: command failed with exit status {code}: {' '.join(map(str, cmd))}")
+
+
+def install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in INSTALL_INPUTS:
+        digest.update(name.encode() + b"\0")
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project into it unless the stamp says it is current."""
+    if not PYTHON.exists():
+        if run([sys.executable, "-m", "venv", VENV]) != 0:
+            sys.exit(
+                "tasks.py: could not create .venv (on Debian/Ubuntu: apt install python3-venv); "
+                "delete any partial .venv/ and try again"
+            )
+    fingerprint = install_fingerprint()
+    stamp = STAMP.read_text().strip() if STAMP.exists() else ""
+    if stamp != fingerprint:
+        STAMP.unlink(missing_ok=True)
+        check([PYTHON, "-m", "pip", "install", "--upgrade", "pip"])
+        check([PYTHON, "-m", "pip", "install", "-c", "constraints.txt", "-e", ".[dev]"])
+        STAMP.write_text(fingerprint + "\n")
+    ensure_library_importable()
+
+
+def ensure_library_importable() -> None:
+    """Re-link the editable install if lib/landscape appeared after the last install."""
+    if not (ROOT / "lib" / "landscape" / "__init__.py").exists():
+        return
+    probe = (
+        "import importlib.util, pathlib; s = importlib.util.find_spec('landscape'); "
+        "print(pathlib.Path(s.origin).resolve() if s and s.origin else '')"
+    )
+    found = subprocess.run(
+        [str(PYTHON), "-c", probe], cwd=ROOT / "tools", env=environment(),
+        capture_output=True, text=True,
+    ).stdout.strip()
+    expected = (ROOT / "lib" / "landscape" / "__init__.py").resolve()
+    if found != str(expected):
+        check([PYTHON, "-m", "pip", "install", "--no-deps", "-e", "."])
+
+
+def book(extra: list[str]) -> int:
+    code = run([PYTHON, ROOT / "tools" / "execute_lessons.py", *extra])
+    if code != 0:
+        print("tasks.py: executing the lessons failed (see above)", file=sys.stderr)
+        return code
+    code = run([BIN / "jupyter-book", "build", ROOT, "-W", "-n", "--keep-going"])
+    if code != 0:
+        print("tasks.py: the book build failed (warnings are errors; see above)", file=sys.stderr)
+        return code
+    print((ROOT / "_build" / "html" / "index.html").resolve())
+    return 0
+
+
+def test(extra: list[str]) -> int:
+    return run([PYTHON, "-m", "pytest", *extra])
+
+
+def main(argv: list[str]) -> int:
+    commands = {"book": book, "test": test}
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if not argv or argv[0] not in commands:
+        print(USAGE, file=sys.stderr)
+        return 2
+    ensure_venv()
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

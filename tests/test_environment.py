@@ -1,0 +1,159 @@
+"""The environment files agree with each other and with pyproject.toml.
+
+- environment.yml (conda/Binder) lists exactly pyproject's dependencies plus its
+  `book` and `test` extras, and that set resolves on the package index.
+- constraints.txt (the exact versions the book is built with) satisfies every range.
+- TensorFlow is required as a range, never pinned, so `pip install git+...` in Colab
+  keeps Colab's preinstalled TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pyproject() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def runtime_requirements() -> list[str]:
+    return list(pyproject()["project"]["dependencies"])
+
+
+def mirrored_requirements() -> list[str]:
+    """pyproject's dependencies plus its `book` and `test` extras."""
+    extras = pyproject()["project"]["optional-dependencies"]
+    return runtime_requirements() + list(extras["book"]) + list(extras["test"])
+
+
+def normalized(spec: str) -> str:
+    req = Requirement(spec)
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    url = f" @ {req.url}" if req.url else ""
+    return f"{canonicalize_name(req.name)}{extras}{req.specifier}{url}{marker}"
+
+
+def environment() -> dict:
+    with open(ROOT / "environment.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def conda_dependencies() -> list:
+    return environment()["dependencies"]
+
+
+def pip_section() -> list[str]:
+    sections = [d["pip"] for d in conda_dependencies() if isinstance(d, dict) and "pip" in d]
+    assert len(sections) == 1, "environment.yml needs exactly one `pip:` section"
+    return [str(s) for s in sections[0]]
+
+
+def constraint_pins() -> dict[str, Version]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(\S+)", line)
+        assert match, f"constraints.txt: not an exact pin: {line!r}"
+        pins[canonicalize_name(match[1])] = Version(match[2])
+    return pins
+
+
+# ---------------------------------------------------------------------------
+def test_environment_yml_parses_and_has_python_and_pip():
+    env = environment()
+    assert env["name"] == "loss-landscape-book"
+    assert "conda-forge" in env["channels"]
+    names = [d for d in conda_dependencies() if isinstance(d, str)]
+    pythons = [d for d in names if re.fullmatch(r"python\s*([=<>!~].*)?", d)]
+    assert pythons, "environment.yml must list python"
+    assert "pip" in names, "environment.yml must list pip"
+    version = re.sub(r"^python\s*=*\s*", "", pythons[0])
+    requires = SpecifierSet(pyproject()["project"]["requires-python"])
+    assert version and requires.contains(version.rstrip(".*")), (
+        f"environment.yml's {pythons[0]!r} is outside requires-python {requires}"
+    )
+
+
+def test_environment_pip_section_mirrors_pyproject():
+    env_specs = pip_section()
+    assert len(env_specs) == len(set(map(normalized, env_specs))), "duplicates in environment.yml"
+    expected = set(map(normalized, mirrored_requirements()))
+    actual = set(map(normalized, env_specs))
+    assert actual == expected, (
+        "environment.yml's pip section must equal pyproject's dependencies + book + test extras.\n"
+        f"  only in environment.yml: {sorted(actual - expected)}\n"
+        f"  only in pyproject.toml:  {sorted(expected - actual)}"
+    )
+
+
+def test_constraints_satisfy_pyproject_ranges():
+    pins = constraint_pins()
+    problems = []
+    for spec in mirrored_requirements():
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        if name not in pins:
+            problems.append(f"{spec}: no pin in constraints.txt")
+        elif not req.specifier.contains(pins[name], prereleases=True):
+            problems.append(f"{spec}: constraints.txt pins {pins[name]}")
+    assert not problems, "constraints.txt does not satisfy pyproject.toml:\n  " + "\n  ".join(problems)
+
+
+def test_constraints_do_not_pin_the_project_itself():
+    project = canonicalize_name(pyproject()["project"]["name"])
+    assert project not in constraint_pins(), (
+        "constraints.txt pins the project itself; regenerate it with `pip freeze --exclude-editable`"
+    )
+
+
+def test_tensorflow_is_a_range_not_a_pin():
+    reqs = [Requirement(s) for s in runtime_requirements()]
+    tf = [r for r in reqs if canonicalize_name(r.name) == "tensorflow"]
+    assert len(tf) == 1, "pyproject's dependencies must list tensorflow once"
+    operators = {s.operator for s in tf[0].specifier}
+    assert not operators & {"==", "==="}, (
+        f"{tf[0]} pins TensorFlow exactly: Colab would reinstall it. Use a range."
+    )
+    assert operators & {">=", ">", "~="}, f"{tf[0]} needs a lower bound"
+    assert operators & {"<", "<=", "~="}, f"{tf[0]} needs an upper bound"
+
+
+NETWORK_ERRORS = re.compile(
+    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution"
+    r"|Name or service not known|Network is unreachable|Connection refused|ConnectTimeout"
+    r"|Read timed out|ProxyError|SSLError|Could not fetch URL",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.network
+def test_environment_pip_section_resolves():
+    """`pip install --dry-run` of environment.yml's pip section succeeds (needs PyPI)."""
+    cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+           *pip_section()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0 and NETWORK_ERRORS.search(output):
+        pytest.skip("the package index is unreachable; cannot check that environment.yml resolves")
+    assert proc.returncode == 0, f"environment.yml's pip section does not resolve:\n{output[-4000:]}"

@@ -1,0 +1,246 @@
+"""Every lesson is a consistent, up-to-date pair lessons/NN_name.md + lessons/NN_name.ipynb.
+
+- the .md (the source) and the .ipynb (rendered by the book, with outputs) have the
+  same cells, and the notebook's stored source hash is current;
+- the notebook has stored outputs and none of them is an error or stderr;
+- its first code cell is the Colab install cell: guarded by
+  `"google.colab" in sys.modules`, installing exactly the pyproject Repository URL and
+  never installing or upgrading TensorFlow;
+- it is listed in _toc.yml.
+
+Fix a failure with `python3 tasks.py book` (it re-executes stale lessons).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = ROOT / "lessons"
+MD_FILES = sorted(LESSONS.glob("*.md"))
+IPYNB_FILES = sorted(LESSONS.glob("*.ipynb"))
+FIX = "run `python3 tasks.py book` to rebuild and re-execute it"
+
+
+def _load_executor():
+    path = ROOT / "tools" / "execute_lessons.py"
+    spec = importlib.util.spec_from_file_location("execute_lessons", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+execute_lessons = _load_executor()
+
+
+def repository_url() -> str:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"]
+
+
+def read_ipynb(md: Path):
+    return nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+
+
+def read_md(md: Path):
+    return jupytext.read(md, fmt=execute_lessons.JUPYTEXT_FORMAT)
+
+
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def describe(cell) -> str:
+    if cell is None:
+        return "    (no cell)"
+    tags = cell.get("metadata", {}).get("tags", [])
+    head = f"    {cell.cell_type} cell" + (f", tags {tags}" if tags else "") + ":\n"
+    return head + "\n".join("      | " + line for line in cell.source.splitlines()[:15])
+
+
+lesson = pytest.mark.parametrize("md", MD_FILES, ids=[p.stem for p in MD_FILES])
+
+
+# ---------------------------------------------------------------------------
+def test_there_are_lessons():
+    assert MD_FILES, f"no lessons in {LESSONS}: a book without chapters is broken"
+
+
+def test_every_notebook_has_its_source():
+    orphans = [p.name for p in IPYNB_FILES if not p.with_suffix(".md").exists()]
+    assert not orphans, f"notebooks without their .md source (the .md is the source): {orphans}"
+
+
+@lesson
+def test_notebook_exists(md):
+    assert md.with_suffix(".ipynb").exists(), f"{md.name} has no paired notebook: {FIX}"
+
+
+@lesson
+def test_notebook_cells_match_source(md):
+    if not md.with_suffix(".ipynb").exists():
+        pytest.skip("no notebook (see test_notebook_exists)")
+    expected, stored = read_md(md).cells, read_ipynb(md).cells
+
+    def key(cell):
+        return cell.cell_type, cell.source, tuple(cell.get("metadata", {}).get("tags", []))
+
+    for index in range(max(len(expected), len(stored))):
+        want = expected[index] if index < len(expected) else None
+        have = stored[index] if index < len(stored) else None
+        if want is None or have is None or key(want) != key(have):
+            ipynb_name = md.with_suffix(".ipynb").name
+            head = (
+                f"{ipynb_name} differs from {md.name} at cell {index} "
+                f"({len(stored)} cells in the notebook, {len(expected)} in the source); {FIX}.\n"
+            )
+            if want is not None and have is not None and want.cell_type == have.cell_type:
+                diff = difflib.unified_diff(
+                    have.source.splitlines(), want.source.splitlines(),
+                    fromfile=f"{ipynb_name} cell {index}", tofile=f"{md.name} cell {index}",
+                    lineterm="",
+                )
+                tags = (key(have)[2], key(want)[2])
+                extra = f"\n  tags: {tags[0]} in the notebook, {tags[1]} in the source" if tags[0] != tags[1] else ""
+                pytest.fail(head + "\n".join("    " + line for line in diff) + extra)
+            pytest.fail(
+                head + f"  in {md.name}:\n{describe(want)}\n  in {ipynb_name}:\n{describe(have)}"
+            )
+
+
+@lesson
+def test_notebook_is_up_to_date(md):
+    ipynb = md.with_suffix(".ipynb")
+    if not ipynb.exists():
+        pytest.skip("no notebook (see test_notebook_exists)")
+    stored = execute_lessons.stored_hash(ipynb)
+    current = execute_lessons.source_hash(md)
+    assert stored == current, (
+        f"{ipynb.name} is stale: its landscape.source_hash does not match {md.name}, "
+        f"lib/landscape and scale {execute_lessons.scale_name()!r}; {FIX}"
+    )
+
+
+@lesson
+def test_notebook_has_clean_stored_outputs(md):
+    if not md.with_suffix(".ipynb").exists():
+        pytest.skip("no notebook (see test_notebook_exists)")
+    cells = code_cells(read_ipynb(md))
+    assert any(c.get("outputs") for c in cells), f"{md.with_suffix('.ipynb').name} has no stored outputs; {FIX}"
+    for index, cell in enumerate(cells, start=1):
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            assert kind != "error", f"code cell {index} has a stored error output"
+            assert not (kind == "stream" and output.get("name") == "stderr"), (
+                f"code cell {index} has a stored stderr output:\n{output.get('text', '')}"
+            )
+
+
+GUARD = re.compile(r"""if\s+(["'])google\.colab\1\s+in\s+sys\.modules""")
+FORBIDDEN_IN_INSTALL = re.compile(
+    r"\btensorflow\b|--upgrade-strategy|--force-reinstall|--ignore-installed|(?<![\w-])-I\b",
+    re.IGNORECASE,
+)
+
+
+def _strip_comments(source: str) -> str:
+    lines = []
+    for line in source.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        lines.append(re.sub(r"\s+#\s.*$", "", line))
+    return "\n".join(lines)
+
+
+def _pip_commands(source: str) -> list[str]:
+    """Each statement that mentions pip, with its continuation lines (bracket-balanced)."""
+    lines = _strip_comments(source).splitlines()
+    commands, i = [], 0
+    while i < len(lines):
+        if re.search(r"\bpip\b", lines[i]):
+            statement, depth = [], 0
+            while i < len(lines):
+                statement.append(lines[i])
+                depth += sum(lines[i].count(c) for c in "([{") - sum(lines[i].count(c) for c in ")]}")
+                i += 1
+                if depth <= 0 and not statement[-1].rstrip().endswith("\\"):
+                    break
+            commands.append("\n".join(statement))
+        else:
+            i += 1
+    return commands
+
+
+@lesson
+def test_first_code_cell_installs_the_library_in_colab(md):
+    cells = code_cells(read_md(md))
+    assert cells, f"{md.name} has no code cells"
+    source = cells[0].source
+    guard = GUARD.search(source)
+    assert guard, f'{md.name}: the first code cell must be guarded by `if "google.colab" in sys.modules:`'
+
+    installs = [c for c in _pip_commands(source) if re.search(r"\binstall\b", c)]
+    assert installs, f"{md.name}: the first code cell must pip-install the library in Colab"
+    assert source.find(installs[0].splitlines()[0].strip()) > guard.start(), (
+        f"{md.name}: the pip install must come after (inside) the Colab guard"
+    )
+    for command in installs:
+        bad = FORBIDDEN_IN_INSTALL.search(command)
+        assert not bad, (
+            f"{md.name}: the Colab install must keep Colab's TensorFlow; found {bad.group(0)!r} in\n{command}"
+        )
+
+    url = repository_url()
+    # The URL may be written out, or held in a variable of the cell and expanded by
+    # IPython (`%pip install git+{REPO_URL}`, `!pip install git+$REPO_URL`) or an f-string.
+    assigned = dict(re.findall(r"""^\s*([A-Za-z_]\w*)\s*=\s*["']([^"']+)["']""", source, re.MULTILINE))
+
+    def expand(text: str) -> str:
+        return re.sub(r"\{(\w+)\}|\$(\w+)", lambda m: assigned.get(m[1] or m[2], m[0]), text)
+
+    targets = re.findall(r"git\+([^\s'\"\]\),]+)", expand(_strip_comments(source)))
+    assert targets, f"{md.name}: the first code cell must install git+{url}"
+    for target in targets:
+        base = re.sub(r"@[^/@]*$", "", target)  # an optional @ref is allowed
+        assert base == url, f"{md.name}: installs git+{target}, expected git+{url} (pyproject Repository)"
+
+
+def _toc_files(node) -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root") and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(_toc_files(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_toc_files(item))
+    return found
+
+
+@lesson
+def test_lesson_is_in_the_table_of_contents(md):
+    with open(ROOT / "_toc.yml", encoding="utf-8") as f:
+        entries = {re.sub(r"\.(md|ipynb)$", "", e) for e in _toc_files(yaml.safe_load(f))}
+    assert f"lessons/{md.stem}" in entries, f"lessons/{md.stem} is not listed in _toc.yml"
+
+
+def test_table_of_contents_lists_only_existing_lessons():
+    with open(ROOT / "_toc.yml", encoding="utf-8") as f:
+        entries = [e for e in _toc_files(yaml.safe_load(f)) if e.startswith("lessons/")]
+    missing = [e for e in entries if not (ROOT / re.sub(r"\.(md|ipynb)$", "", e)).with_suffix(".md").exists()]
+    assert not missing, f"_toc.yml lists lessons that do not exist: {missing}"
