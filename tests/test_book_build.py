@@ -1,7 +1,8 @@
 """The book builds with every warning as an error, from the stored notebooks only.
 
-`jupyter-book build` runs into a temporary directory (the config says
-execute_notebooks: "off", so nothing is executed). Every lesson page must exist,
+`jupyter-book build` runs once per test run into a temporary directory (the
+session fixture `html_dir` in conftest.py, shared with test_browser.py; the config
+says execute_notebooks: "off", so nothing is executed). Every lesson page must exist,
 show at least one figure from the notebook's stored outputs and offer Colab, and no
 page may load MathJax from a remote URL (it is served from the book's _static).
 """
@@ -10,9 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,14 +24,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(ROOT.joinpath("lessons").glob("*.md"))
-BUILD_TIMEOUT = 1800  # seconds
-
-
-def jupyter_book() -> str:
-    sibling = Path(sys.executable).with_name("jupyter-book")
-    found = str(sibling) if sibling.exists() else shutil.which("jupyter-book")
-    assert found, "jupyter-book is not installed in this environment"
-    return found
 
 
 class PageParser(HTMLParser):
@@ -61,18 +51,6 @@ def parse(path: Path) -> PageParser:
 
 def is_remote(src: str) -> bool:
     return src.startswith("//") or urlparse(src).scheme in ("http", "https")
-
-
-@pytest.fixture(scope="module")
-def html_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT, cwd=ROOT)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
-    html = out / "_build" / "html"
-    assert (html / "index.html").exists(), f"no index.html in {html}:\n{log[-4000:]}"
-    return html
 
 
 def test_book_builds(html_dir):

@@ -1,0 +1,188 @@
+"""Random affine subspaces ``P = origin + theta M`` and training inside them.
+
+Three ways to draw ``M`` (d x D), behind one interface (after Li et al. 2018):
+
+- ``"dense"``: i.i.d. Gaussian rows normalized to unit length. Memory 4 d D bytes.
+- ``"sparse"``: each row has about sqrt(D) non-zero entries +-1/sqrt(k) (a sparse
+  random projection); memory ~ 8 d sqrt(D) bytes.
+- ``"fastfood"``: ``M`` is never stored. ``theta`` is zero-padded to a power of
+  two L >= D and mapped by S H G Pi H B (H a Walsh-Hadamard transform, B random
+  signs, Pi a permutation, G Gaussian scales), then cut to D entries: O(D)
+  memory, O(D log D) time.
+
+A :class:`SubspaceLandscape` is itself a landscape over ``theta``, so the same
+``train.minimize`` trains in the subspace.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from .core import as_params, check_int, check_positive
+from .train import minimize
+
+__all__ = ["KINDS", "RandomSubspace", "SubspaceLandscape", "SubspaceResult", "train_in_subspace",
+           "DEFAULT_MEMORY_BUDGET"]
+
+KINDS = ("dense", "sparse", "fastfood")
+DEFAULT_MEMORY_BUDGET = 2**30  # 1 GiB
+
+
+def _next_power_of_two(value: int) -> int:
+    return 1 << (value - 1).bit_length()
+
+
+def _walsh_hadamard(x):
+    """Unnormalized fast Walsh-Hadamard transform of a vector whose length is a power of two."""
+    length = x.shape[-1]
+    half = 1
+    while half < length:
+        pairs = tf.reshape(x, [-1, 2, half])
+        first, second = pairs[:, 0, :], pairs[:, 1, :]
+        x = tf.reshape(tf.stack([first + second, first - second], axis=1), [length])
+        half *= 2
+    return x
+
+
+class RandomSubspace:
+    """The affine map ``theta -> origin + theta M`` from R^d into R^dim.
+
+    ``origin`` defaults to zeros. ``memory_budget`` (bytes) guards the dense and
+    sparse kinds: a projection that would need more fails before allocating.
+    """
+
+    def __init__(self, dim: int, d: int, kind: str = "dense", origin=None, seed: int = 0,
+                 memory_budget: float = DEFAULT_MEMORY_BUDGET):
+        self.dim = check_int(dim, "dim", minimum=1)
+        self.d = check_int(d, "d", minimum=1, maximum=self.dim)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}; got {kind!r}")
+        self.kind = kind
+        self.seed = check_int(seed, "seed", minimum=0)
+        memory_budget = check_positive(memory_budget, "memory_budget")
+        self.origin = (tf.zeros([self.dim]) if origin is None else as_params(origin, self.dim, "origin"))
+        self.memory_bytes = self.estimate_memory(self.dim, self.d, kind)
+        if self.memory_bytes > memory_budget:
+            raise MemoryError(
+                f"a {kind} projection with d={self.d}, dim={self.dim} needs about "
+                f"{self.memory_bytes / 2**30:.2f} GiB, over the budget of {memory_budget / 2**30:.2f} GiB; "
+                f"use kind='fastfood' (O(dim) memory) or raise memory_budget")
+        rng = np.random.default_rng(self.seed)
+        if kind == "dense":
+            rows = rng.standard_normal((self.d, self.dim), dtype=np.float32)
+            rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+            self._matrix = tf.constant(rows)
+        elif kind == "sparse":
+            per_row = self._sparse_per_row(self.dim)
+            columns = rng.integers(0, self.dim, size=(self.d, per_row))
+            signs = rng.choice(np.array([-1.0, 1.0], np.float32), size=(self.d, per_row))
+            indices = np.stack([np.repeat(np.arange(self.d), per_row), columns.ravel()], axis=1)
+            matrix = tf.sparse.SparseTensor(indices.astype(np.int64), signs.ravel() / math.sqrt(per_row),
+                                            [self.d, self.dim])
+            # Repeated column draws in a row are summed, as a projection should.
+            self._matrix = tf.sparse.reorder(matrix)
+        else:
+            self._padded = _next_power_of_two(self.dim)
+            self._signs = tf.constant(rng.choice(np.array([-1.0, 1.0], np.float32), size=self._padded))
+            self._permutation = tf.constant(rng.permutation(self._padded).astype(np.int32))
+            gaussian = rng.standard_normal(self._padded).astype(np.float32)
+            self._gaussian = tf.constant(gaussian)
+            # Columns of the full L x L map have norm sqrt(L) ||g||; cut to D rows they keep
+            # a fraction D/L of it. Scale so every direction has unit length on average.
+            self._scale = float(1.0 / (math.sqrt(self._padded) * np.linalg.norm(gaussian))
+                                * math.sqrt(self._padded / self.dim))
+
+    @staticmethod
+    def _sparse_per_row(dim: int) -> int:
+        return max(1, int(round(math.sqrt(dim))))
+
+    @classmethod
+    def estimate_memory(cls, dim: int, d: int, kind: str) -> int:
+        """Bytes the projection itself needs."""
+        if kind == "dense":
+            return 4 * d * dim
+        if kind == "sparse":
+            return 20 * d * cls._sparse_per_row(dim)  # two int64 indices and a float32 per entry
+        return 12 * _next_power_of_two(dim)
+
+    def __repr__(self) -> str:
+        return f"RandomSubspace(dim={self.dim}, d={self.d}, kind={self.kind!r})"
+
+    def offset(self, theta):
+        """``theta M``: the displacement from the origin (graph-friendly)."""
+        if self.kind == "dense":
+            return tf.linalg.matvec(self._matrix, theta, transpose_a=True)
+        if self.kind == "sparse":
+            return tf.sparse.sparse_dense_matmul(self._matrix, theta[:, None], adjoint_a=True)[:, 0]
+        padded = tf.pad(theta, [[0, self._padded - self.d]])
+        mapped = _walsh_hadamard(self._signs * padded)
+        mapped = self._gaussian * tf.gather(mapped, self._permutation)
+        return self._scale * _walsh_hadamard(mapped)[: self.dim]
+
+    def project(self, theta):
+        """The full-space point ``origin + theta M``."""
+        return self.origin + self.offset(theta)
+
+
+class SubspaceLandscape:
+    """A landscape restricted to a random subspace: a loss over ``theta`` in R^d."""
+
+    def __init__(self, landscape, subspace: RandomSubspace):
+        if subspace.dim != landscape.dim:
+            raise ValueError(f"subspace.dim ({subspace.dim}) must equal landscape.dim ({landscape.dim})")
+        self.landscape = landscape
+        self.subspace = subspace
+        self.dim = subspace.d
+        self._loss_and_grad = tf.function(self.minibatch_loss_and_grad)
+
+    def _pull_back(self, theta, full_loss_and_grad):
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            params = self.subspace.project(theta)
+        loss, grad = full_loss_and_grad(params)
+        # Chain rule: d loss / d theta = M grad, computed through the projection.
+        return loss, tape.gradient(params, theta, output_gradients=grad)
+
+    def minibatch_loss_and_grad(self, theta, step):
+        return self._pull_back(theta, lambda p: self.landscape.minibatch_loss_and_grad(p, step))
+
+    def loss(self, theta):
+        theta = as_params(theta, self.dim, "theta")
+        return self.landscape.loss(self.subspace.project(theta))
+
+    def loss_and_grad(self, theta):
+        theta = as_params(theta, self.dim, "theta")
+        return self._pull_back(theta, self.landscape.loss_and_grad)
+
+    def initial_params(self, seed: int = 0):
+        # Training in a subspace starts at its origin (theta = 0), as in Li et al. 2018.
+        del seed
+        return tf.zeros([self.dim])
+
+
+@dataclass
+class SubspaceResult:
+    """Outcome of :func:`train_in_subspace`."""
+
+    theta: np.ndarray
+    params: np.ndarray
+    losses: np.ndarray
+    final_loss: float
+
+
+def train_in_subspace(landscape, subspace: RandomSubspace, steps: int = 1000, learning_rate: float = 1e-2,
+                      **options) -> SubspaceResult:
+    """Optimize only ``theta`` (from 0) for the loss at ``origin + theta M``.
+
+    ``options`` go to :func:`landscape.train.minimize` (optimizer, schedule).
+    No layer of a Keras model is rewritten: gradients flow through the flat view.
+    """
+    if not isinstance(subspace, RandomSubspace):
+        raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
+    restricted = SubspaceLandscape(landscape, subspace)
+    result = minimize(restricted, restricted.initial_params(), steps, learning_rate, **options)
+    params = subspace.project(tf.constant(result.params)).numpy()
+    return SubspaceResult(theta=result.params, params=params, losses=result.losses, final_loss=result.final_loss)
