@@ -1,5 +1,16 @@
 import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 # Before TensorFlow is imported anywhere: no C++ log lines, no oneDNN rounding differences.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -8,14 +19,20 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # written to fd 2, are not captured into cells; Python warnings still are).
 os.environ.setdefault("IPYTHONDIR", str(Path(__file__).resolve().parents[1] / "tools" / "ipython"))
 
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import pytest  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT = 1800  # seconds
+
+
+def repository_url() -> str:
+    """The one place the repository URL is written: pyproject's [project.urls] Repository."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"]
+
+
+def colab_link(lesson: str) -> str:
+    """The Colab URL that opens lessons/<lesson>.ipynb from the repository's main branch."""
+    github = re.sub(r"^https://github\.com/", "", repository_url()).rstrip("/")
+    return f"https://colab.research.google.com/github/{github}/blob/main/lessons/{lesson}.ipynb"
 
 
 def jupyter_book() -> str:

@@ -10,17 +10,13 @@ page may load MathJax from a remote URL (it is served from the book's _static).
 from __future__ import annotations
 
 import json
-import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from conftest import colab_link
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(ROOT.joinpath("lessons").glob("*.md"))
@@ -82,10 +78,7 @@ def test_lesson_page_shows_stored_figures(html_dir, md):
 
 @pytest.mark.parametrize("md", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_page_opens_in_colab(html_dir, md):
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        repo = tomllib.load(f)["project"]["urls"]["Repository"]
-    github = re.sub(r"^https://github\.com/", "", repo).rstrip("/")
-    expected = f"https://colab.research.google.com/github/{github}/blob/main/lessons/{md.stem}.ipynb"
+    expected = colab_link(md.stem)
     links = parse(html_dir / "lessons" / f"{md.stem}.html").links
     assert expected in links, f"{md.stem}.html has no Colab link {expected}"
 

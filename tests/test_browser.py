@@ -39,10 +39,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 import yaml
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from conftest import colab_link
 
 try:
     from playwright.sync_api import sync_playwright
@@ -104,11 +101,7 @@ PAGES = book_pages()
 
 
 def expected_colab_link(page: str) -> str:
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        repo = tomllib.load(f)["project"]["urls"]["Repository"]
-    github = re.sub(r"^https://github\.com/", "", repo).rstrip("/")
-    name = Path(page).stem
-    return f"https://colab.research.google.com/github/{github}/blob/main/lessons/{name}.ipynb"
+    return colab_link(Path(page).stem)
 
 
 class IdParser(HTMLParser):

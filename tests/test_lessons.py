@@ -23,10 +23,7 @@ import nbformat
 import pytest
 import yaml
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from conftest import repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ROOT / "lessons"
@@ -44,11 +41,6 @@ def _load_executor():
 
 
 execute_lessons = _load_executor()
-
-
-def repository_url() -> str:
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["urls"]["Repository"]
 
 
 def read_ipynb(md: Path):

@@ -136,7 +136,6 @@ class SubspaceLandscape:
         self.landscape = landscape
         self.subspace = subspace
         self.dim = subspace.d
-        self._loss_and_grad = tf.function(self.minibatch_loss_and_grad)
 
     def _pull_back(self, theta, full_loss_and_grad):
         with tf.GradientTape() as tape:
