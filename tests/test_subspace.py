@@ -87,3 +87,71 @@ def test_fastfood_at_a_million_dimensions_stays_small():
     assert space.memory_bytes < 2**25
     point = space.project(tf.ones([10**4]))
     assert point.shape == (10**6,) and bool(tf.reduce_all(tf.math.is_finite(point)))
+
+
+def test_intrinsic_dimension_finds_the_number_of_short_directions():
+    landscape = toy.WedgeLandscape(120, 90)  # 30 short directions
+    result = subspace.intrinsic_dimension(landscape, [10, 20, 27, 30, 33, 45], seeds=2, steps=1500,
+                                          learning_rate=2e-2, schedule="cosine", full_space=False)
+    assert result.final_loss.shape == (6, 2) and result.accuracy is None
+    assert abs(result.limiting_dimension(0.01) - 30) <= 3
+    assert np.all(result.relative_loss[:2] > 0.05)  # far below D - n: no wedge within reach
+    with pytest.raises(ValueError, match="accuracies"):
+        result.d_int(0.9)
+
+
+def test_intrinsic_dimension_on_a_network_and_origin_radius():
+    dataset = data.load_dataset("digits", max_train=200, max_test=100)
+    landscape = models.ModelLandscape(models.mlp(dataset.input_shape, 10, widths=(16,), seed=0), dataset)
+    result = subspace.intrinsic_dimension(landscape, [5, 150], seeds=[3], steps=150, learning_rate=0.1,
+                                          full_space_learning_rate=1e-2, origin_radius=4.0)
+    assert result.accuracy.shape == (2, 1) and result.full_space_accuracy.shape == (1,)
+    assert result.accuracy[1, 0] > result.accuracy[0, 0]
+    assert result.d_int(0.5) in (5, 150)
+    origin = landscape.initial_params(3)
+    assert result.initial_loss[0] == pytest.approx(float(landscape.loss(origin * (4.0 / tf.norm(origin)))), rel=1e-5)
+
+
+def test_d_int_picks_the_smallest_dimension_reaching_the_level():
+    result = subspace.IntrinsicDimensionResult(
+        dims=np.array([10, 20, 40]), seeds=np.array([0, 1]), initial_loss=np.array([1.0, 1.0]),
+        final_loss=np.array([[0.5, 0.5], [0.2, 0.1], [0.001, 0.003]]),
+        accuracy=np.array([[0.5, 0.6], [0.85, 0.9], [0.95, 0.97]]),
+        full_space_loss=np.array([0.0, 0.0]), full_space_accuracy=np.array([0.98, 0.98]))
+    assert result.d_int(0.9) == 40  # 0.875 < 0.882 <= 0.96
+    assert result.d_int(0.8) == 20
+    assert result.d_int(0.999) is None
+    assert result.limiting_dimension(0.01) == 40
+    assert result.limiting_dimension(0.2) == 20
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(dims=[]), ValueError, "dims"),
+        (dict(dims=[0]), ValueError, r"dims\[i\] must be >= 1"),
+        (dict(dims=[50]), ValueError, r"dims\[i\] must be <= 20"),
+        (dict(dims=[5], seeds=0), ValueError, "seeds must be >= 1"),
+        (dict(dims=[5], seeds=[]), ValueError, "seeds"),
+        (dict(dims=[5], origin_radius=-1.0), ValueError, "origin_radius"),
+    ],
+)
+def test_intrinsic_dimension_bad_input(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        subspace.intrinsic_dimension(toy.WedgeLandscape(20, 10), steps=5, **kwargs)
+
+
+def test_train_in_subspace_rejects_a_mismatched_subspace():
+    with pytest.raises(ValueError, match="subspace.dim"):
+        subspace.train_in_subspace(toy.WedgeLandscape(20, 10), subspace.RandomSubspace(30, 5))
+    with pytest.raises(TypeError, match="RandomSubspace"):
+        subspace.train_in_subspace(toy.WedgeLandscape(20, 10), np.zeros((5, 20)))
+
+
+@pytest.mark.parametrize("length", [1, 2, 8, 256, 2**13])
+def test_fast_walsh_hadamard_equals_the_matrix(length):
+    from scipy.linalg import hadamard
+
+    x = np.random.default_rng(length).standard_normal(length).astype(np.float32)
+    fast = subspace._walsh_hadamard(tf.constant(x), subspace._hadamard_factors(length)).numpy()
+    np.testing.assert_allclose(fast, hadamard(length) @ x.astype(np.float64), rtol=1e-4, atol=1e-3)

@@ -20,6 +20,7 @@ __all__ = [
     "as_params",
     "check_int",
     "check_positive",
+    "compile_per_instance",
     "set_seed",
 ]
 
@@ -122,6 +123,19 @@ class FlatView:
         flat = as_params(flat, self.dim, "flat")
         for variable, value in zip(self.variables, self.unflatten(flat)):
             variable.assign(tf.cast(value, variable.dtype))
+
+
+def compile_per_instance(fn, **options):
+    """``tf.function(fn)`` for a function that closes over one landscape's constants.
+
+    Each landscape (and each random subspace) compiles its own graph on purpose: its
+    sizes and constants are baked in. TensorFlow counts traces by the Python code
+    object, so a sweep over many landscapes looks like accidental retracing and
+    logs a warning; that warning is switched off for these functions only.
+    """
+    compiled = tf.function(fn, **options)
+    compiled._omit_frequent_tracing_warning = True
+    return compiled
 
 
 def set_seed(seed: int = 0) -> int:

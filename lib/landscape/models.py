@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
-from .core import FlatView, as_params, check_int
+from .core import FlatView, as_params, check_int, compile_per_instance
 from .data import Dataset
 
 __all__ = ["ModelLandscape", "mlp", "simple_cnn"]
@@ -118,9 +118,9 @@ class ModelLandscape:
         self.x_train = tf.constant(x)
         self.y_train = tf.constant(y)
         self._non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
-        self._loss_and_grad_fn = tf.function(self._full_loss_and_grad, reduce_retracing=True)
-        self._loss_fn = tf.function(self._full_loss, reduce_retracing=True)
-        self._logits_fn = tf.function(self._logits, reduce_retracing=True)
+        self._loss_and_grad_fn = compile_per_instance(self._full_loss_and_grad, reduce_retracing=True)
+        self._loss_fn = compile_per_instance(self._full_loss, reduce_retracing=True)
+        self._logits_fn = compile_per_instance(self._logits, reduce_retracing=True)
 
     def __repr__(self) -> str:
         return f"ModelLandscape({self.model.name}, dim={self.dim}, examples={self.num_examples})"

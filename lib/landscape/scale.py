@@ -31,6 +31,15 @@ class Scale:
     batch_size: int | None  # None: full batch
     learning_rate: float    # Adam, constant (the paper's setting)
     max_train: int | None   # subset of the training set (None: all)
+    # random subspaces (Chapter 3)
+    toy_pairs: tuple        # (D, n) pairs of the limiting-dimension sweep
+    fc_dataset: str         # dataset of the fully connected network (Li et al. use MNIST)
+    cnn_channels: tuple     # channels of the small CNN
+    cnn_batch_size: int | None
+    subspace_dims: tuple    # d values tried on real networks
+    subspace_seeds: int
+    subspace_steps: int
+    subspace_learning_rate: float
 
     def with_(self, **changes) -> "Scale":
         """A copy with some fields changed (e.g. ``scale.with_(toy_dim=100)``)."""
@@ -42,11 +51,17 @@ SCALES = {
         name="quick", toy_dim=500, toy_n=450, toy_steps=1500, toy_learning_rate=1e-3, num_pairs=20,
         dataset="digits", model="mlp", mlp_widths=(64, 32), train_steps=1500, batch_size=None,
         learning_rate=1e-2, max_train=None,
+        toy_pairs=((400, 300), (600, 450), (800, 600)), fc_dataset="digits", cnn_channels=(8, 16, 16),
+        cnn_batch_size=128, subspace_dims=(25, 50, 100, 200, 400), subspace_seeds=2, subspace_steps=400,
+        subspace_learning_rate=0.1,
     ),
     "paper": Scale(
         name="paper", toy_dim=10_000, toy_n=9_000, toy_steps=5000, toy_learning_rate=1e-3, num_pairs=20,
         dataset="cifar10", model="simple_cnn", mlp_widths=(200, 200), train_steps=20_000, batch_size=128,
         learning_rate=1e-3, max_train=None,
+        toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), fc_dataset="mnist", cnn_channels=(16, 32, 32),
+        cnn_batch_size=128, subspace_dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000),
+        subspace_seeds=3, subspace_steps=10_000, subspace_learning_rate=1e-2,
     ),
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_int, check_positive
+from .core import as_params, check_int, check_positive, compile_per_instance
 
 __all__ = ["WedgeLandscape", "MAX_ROTATED_DIM"]
 
@@ -68,7 +68,7 @@ class WedgeLandscape:
                     f"dim={self.dim} needs {4 * self.dim**2 / 2**30:.1f} GiB); use rotate=False"
                 )
             self.rotation = tf.constant(_random_rotation(self.dim, self.seed))
-        self._loss_and_grad = tf.function(self._loss_and_grad_graph)
+        self._loss_and_grad = compile_per_instance(self._loss_and_grad_graph)
 
     @property
     def num_short(self) -> int:

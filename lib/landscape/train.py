@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_int, check_positive
+from .core import as_params, check_int, check_positive, compile_per_instance
 
 __all__ = ["MinimizeResult", "minimize", "minimize_from_seeds", "OPTIMIZERS", "SCHEDULES"]
 
@@ -81,7 +81,7 @@ def _build_loop(landscape, optimizer, schedule, record_every):
             return params, losses.stack(), trajectory.stack()
         return params, losses.stack(), tf.zeros([0, params.shape[0]])
 
-    return tf.function(loop)
+    return compile_per_instance(loop)
 
 
 def minimize(
