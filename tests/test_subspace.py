@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from landscape import data, models, subspace, toy
+from landscape import core, data, models, subspace, toy
 
 
 def explicit_matrix(space):
@@ -155,3 +155,16 @@ def test_fast_walsh_hadamard_equals_the_matrix(length):
     x = np.random.default_rng(length).standard_normal(length).astype(np.float32)
     fast = subspace._walsh_hadamard(tf.constant(x), subspace._hadamard_factors(length)).numpy()
     np.testing.assert_allclose(fast, hadamard(length) @ x.astype(np.float64), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["quick", "paper"])
+def test_scale_presets_fit_the_memory_budget(name):
+    from landscape import scale
+
+    preset = scale.get_scale(name)
+    for dim, n in preset.toy_pairs:  # chapter 3 sweeps d up to 1.5 (D - n), dense
+        assert subspace.RandomSubspace.estimate_memory(dim, round(1.5 * (dim - n)), "dense") <= subspace.DEFAULT_MEMORY_BUDGET
+    inputs = {"digits": (8, 8, 1), "mnist": (28, 28, 1)}[preset.fc_dataset]
+    fc_dim = core.FlatView(models.mlp(inputs, 10, widths=preset.mlp_widths).trainable_variables).dim
+    largest = subspace.RandomSubspace.estimate_memory(fc_dim, max(preset.subspace_dims), preset.subspace_kind)
+    assert largest <= subspace.DEFAULT_MEMORY_BUDGET

@@ -40,6 +40,7 @@ class Scale:
     subspace_seeds: int
     subspace_steps: int
     subspace_learning_rate: float
+    subspace_kind: str      # projection of the real-network sweeps ("dense" is fastest for small D)
 
     def with_(self, **changes) -> "Scale":
         """A copy with some fields changed (e.g. ``scale.with_(toy_dim=100)``)."""
@@ -53,7 +54,7 @@ SCALES = {
         learning_rate=1e-2, max_train=None,
         toy_pairs=((400, 300), (600, 450), (800, 600)), fc_dataset="digits", cnn_channels=(8, 16, 16),
         cnn_batch_size=128, subspace_dims=(25, 50, 100, 200, 400), subspace_seeds=2, subspace_steps=400,
-        subspace_learning_rate=0.1,
+        subspace_learning_rate=0.1, subspace_kind="dense",
     ),
     "paper": Scale(
         name="paper", toy_dim=10_000, toy_n=9_000, toy_steps=5000, toy_learning_rate=1e-3, num_pairs=20,
@@ -61,7 +62,7 @@ SCALES = {
         learning_rate=1e-3, max_train=None,
         toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), fc_dataset="mnist", cnn_channels=(16, 32, 32),
         cnn_batch_size=128, subspace_dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000),
-        subspace_seeds=3, subspace_steps=10_000, subspace_learning_rate=1e-2,
+        subspace_seeds=3, subspace_steps=10_000, subspace_learning_rate=1e-2, subspace_kind="fastfood",
     ),
 }
 
