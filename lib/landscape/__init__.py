@@ -11,10 +11,10 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from . import cache, core, data, highdim, models, paths, plots, scale, subspace, toy, train  # noqa: E402
+from . import cache, core, data, highdim, models, paths, plots, probes, scale, subspace, toy, train  # noqa: E402
 from .core import set_seed  # noqa: E402
 from .scale import get_scale  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["cache", "core", "data", "highdim", "models", "paths", "plots", "scale", "subspace", "toy", "train",
+__all__ = ["cache", "core", "data", "highdim", "models", "paths", "plots", "probes", "scale", "subspace", "toy", "train",
            "set_seed", "get_scale"]

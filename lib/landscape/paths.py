@@ -2,17 +2,22 @@
 
 ``linear_path`` is the straight line; ``polyline_path`` any piecewise-linear path
 (a tunnel's optimized points joined by segments), evaluated densely, between
-its vertices too.
+its vertices too. ``build_tunnel`` is the paper's hyperplane method (with optional
+refinement); ``train_curve`` trains a one-bend polychain or a Bezier curve on the
+loss along the whole path (Garipov et al. 2018), for comparison.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import tensorflow as tf
 
+from . import train
 from .core import as_params, check_int
 
-__all__ = ["PathProfile", "linear_path", "polyline_path", "evaluate_points"]
+__all__ = ["PathProfile", "linear_path", "polyline_path", "evaluate_points", "HyperplaneLandscape", "Path",
+           "build_tunnel", "CURVES", "train_curve", "deviations", "cosine_similarity_matrix", "label_changes"]
 
 
 @dataclass
@@ -75,3 +80,192 @@ def linear_path(landscape, a, b, num: int = 51) -> PathProfile:
     if bool(np.array_equal(a.numpy(), b.numpy())):
         raise ValueError("a and b must differ (the line between identical points is a point)")
     return polyline_path(landscape, [a, b], num=num)
+
+
+# -- tunnels and curves between two optima ---------------------------------------------------
+class HyperplaneLandscape:
+    """A landscape restricted to the hyperplane through ``point`` normal to ``normal``.
+
+    Its parameters z live in R^D and map to ``point + z - (z . u) u`` (u the unit
+    normal), so every iterate of any optimizer stays exactly in the hyperplane,
+    even Adam's, whose per-coordinate scaling would tilt a projected gradient.
+    """
+
+    def __init__(self, landscape, point, normal):
+        self.landscape = landscape
+        self.dim = landscape.dim
+        self.point = as_params(point, self.dim, "point")
+        normal = as_params(normal, self.dim, "normal")
+        norm = tf.norm(normal)
+        if float(norm) == 0.0:
+            raise ValueError("normal must be a non-zero vector")
+        self.normal = normal / norm
+
+    def to_params(self, z):
+        return self.point + z - tf.reduce_sum(z * self.normal) * self.normal
+
+    def _pull_back(self, z, full_loss_and_grad):
+        loss, grad = full_loss_and_grad(self.to_params(z))
+        # The map is a projection, symmetric: the gradient is projected the same way.
+        return loss, grad - tf.reduce_sum(grad * self.normal) * self.normal
+
+    def minibatch_loss_and_grad(self, z, step):
+        return self._pull_back(z, lambda p: self.landscape.minibatch_loss_and_grad(p, step))
+
+    def loss(self, z):
+        return self.landscape.loss(self.to_params(as_params(z, self.dim, "z")))
+
+    def loss_and_grad(self, z):
+        return self._pull_back(as_params(z, self.dim, "z"), self.landscape.loss_and_grad)
+
+    def initial_params(self, seed: int = 0):
+        del seed
+        return tf.zeros([self.dim])
+
+
+def _check_endpoints(landscape, a, b):
+    a = as_params(a, landscape.dim, "a")
+    b = as_params(b, landscape.dim, "b")
+    if bool(np.array_equal(a.numpy(), b.numpy())):
+        raise ValueError("a and b must differ (there is no path between identical points)")
+    return a, b
+
+
+def _optimize_in_hyperplane(landscape, point, normal, steps, learning_rate, options):
+    plane = HyperplaneLandscape(landscape, point, normal)
+    result = train.minimize(plane, plane.initial_params(), steps, learning_rate, **options)
+    return plane.to_params(tf.constant(result.params)).numpy()
+
+
+@dataclass
+class Path:
+    """A path between two optima: the vertices of a piecewise-linear path (or dense
+    samples of a curve), and the work it cost (gradient evaluations)."""
+
+    method: str
+    points: np.ndarray
+    gradient_evaluations: int
+
+    def profile(self, landscape, num: int = 101) -> PathProfile:
+        """Loss along the whole path, between its vertices too."""
+        return polyline_path(landscape, self.points, num=num)
+
+
+def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learning_rate: float = 1e-2,
+                 refine: int = 0, num_samples: int = 101, **options) -> Path:
+    """The paper's low-loss tunnel (Section 4.2), optionally refined.
+
+    1) Split the line from ``a`` to ``b`` into ``segments`` segments; 2) at each of the
+    ``segments - 1`` interior points put up the hyperplane normal to the line;
+    3) minimize the loss in it from that point (``steps`` steps); 4) join the optimized
+    points by straight segments. With ``refine = k``, k times: find the highest point
+    of the path (on ``num_samples`` samples), optimize it in the hyperplane normal to
+    its own segment and insert it as a new vertex (as nudged-elastic-band methods do).
+    """
+    a, b = _check_endpoints(landscape, a, b)
+    segments = check_int(segments, "segments", minimum=1)
+    refine = check_int(refine, "refine", minimum=0)
+    steps = check_int(steps, "steps", minimum=1)
+    start, end = a.numpy(), b.numpy()
+    vertices = [start]
+    for k in range(1, segments):
+        on_line = start + (k / segments) * (end - start)
+        vertices.append(_optimize_in_hyperplane(landscape, on_line, end - start, steps, learning_rate, options))
+    vertices.append(end)
+    evaluations = (segments - 1) * steps
+    for _ in range(refine):
+        profile = polyline_path(landscape, vertices, num=num_samples)
+        highest = float(profile.t[int(np.argmax(profile.loss))])
+        lengths = np.linalg.norm(np.diff(np.stack(vertices), axis=0), axis=1)
+        cumulative = np.concatenate([[0.0], np.cumsum(lengths)]) / lengths.sum()
+        segment = int(np.clip(np.searchsorted(cumulative, highest, side="right") - 1, 0, len(lengths) - 1))
+        along = (highest - cumulative[segment]) / max(cumulative[segment + 1] - cumulative[segment], 1e-12)
+        if along <= 0.0 or along >= 1.0:
+            break  # the highest point is a vertex itself: nothing left to insert
+        left, right = vertices[segment], vertices[segment + 1]
+        point = left + along * (right - left)
+        vertices.insert(segment + 1, _optimize_in_hyperplane(landscape, point, right - left, steps,
+                                                             learning_rate, options))
+        evaluations += steps
+    method = "hyperplane tunnel" + (f" + {refine} refinements" if refine else "")
+    return Path(method=method, points=np.stack(vertices), gradient_evaluations=evaluations)
+
+
+CURVES = ("polychain", "bezier")
+
+
+def _curve_point(kind, a, bend, b, t):
+    if kind == "polychain":
+        return tf.where(t < 0.5, a + 2.0 * t * (bend - a), bend + (2.0 * t - 1.0) * (b - bend))
+    return (1.0 - t) ** 2 * a + 2.0 * t * (1.0 - t) * bend + t**2 * b
+
+
+class _CurveLandscape:
+    """The loss along a curve from a to b, as a function of its bend: each training
+    step evaluates one random position t on the curve (Garipov et al. 2018)."""
+
+    def __init__(self, landscape, kind, a, b, seed):
+        self.landscape, self.kind, self.a, self.b, self.seed = landscape, kind, a, b, seed
+        self.dim = landscape.dim
+        self.grid = np.linspace(0.0, 1.0, 21, dtype=np.float32)
+
+    def minibatch_loss_and_grad(self, bend, step):
+        t = tf.random.stateless_uniform([], seed=tf.stack([tf.cast(self.seed, tf.int64), tf.cast(step, tf.int64)]))
+        with tf.GradientTape() as tape:
+            tape.watch(bend)
+            point = _curve_point(self.kind, self.a, bend, self.b, t)
+        loss, grad = self.landscape.minibatch_loss_and_grad(point, step)
+        return loss, tape.gradient(point, bend, output_gradients=grad)
+
+    def loss(self, bend):
+        bend = as_params(bend, self.dim, "bend")
+        points = [_curve_point(self.kind, self.a, bend, self.b, float(t)) for t in self.grid]
+        return float(np.mean(evaluate_points(self.landscape, np.stack([p.numpy() for p in points]))[0]))
+
+
+def train_curve(landscape, a, b, kind: str = "polychain", *, steps: int = 1000, learning_rate: float = 1e-2,
+                num_samples: int = 101, seed: int = 0, **options) -> Path:
+    """A one-bend polychain or a quadratic Bezier curve from ``a`` to ``b`` whose bend
+    is trained on the loss along the whole curve (Garipov et al. 2018), starting at
+    the midpoint of the line. Returns ``num_samples`` points along the curve."""
+    a, b = _check_endpoints(landscape, a, b)
+    if kind not in CURVES:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, CURVES))}; got {kind!r}")
+    curve = _CurveLandscape(landscape, kind, a, b, check_int(seed, "seed", minimum=0))
+    result = train.minimize(curve, 0.5 * (a + b), steps, learning_rate, **options)
+    bend = tf.constant(result.params)
+    if kind == "polychain":
+        points = np.stack([a.numpy(), result.params, b.numpy()])
+    else:
+        ts = np.linspace(0.0, 1.0, check_int(num_samples, "num_samples", minimum=3), dtype=np.float32)
+        points = np.stack([_curve_point(kind, a, bend, b, float(t)).numpy() for t in ts])
+    return Path(method=kind, points=points, gradient_evaluations=steps)
+
+
+# -- diagnosing a path --------------------------------------------------------------------
+def deviations(a, b, points) -> np.ndarray:
+    """How far each point is from the straight line a-b: the point minus its
+    orthogonal projection on the line (the paper's Figure 3 idea)."""
+    a, b, points = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(points, np.float64)
+    direction = b - a
+    along = (points - a) @ direction / (direction @ direction)
+    return points - (a + along[:, None] * direction)
+
+
+def cosine_similarity_matrix(vectors) -> np.ndarray:
+    """Cosine similarity between every pair of rows (rows of zero length give 0)."""
+    vectors = np.asarray(vectors, np.float64)
+    norms = np.linalg.norm(vectors, axis=1)
+    unit = vectors / np.where(norms > 0, norms, 1.0)[:, None]
+    return unit @ unit.T
+
+
+def label_changes(landscape, points, a, b) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of training examples whose predicted label at each point differs
+    from the prediction at ``a`` and at ``b`` (real networks only)."""
+    if not hasattr(landscape, "predict"):
+        raise TypeError("label_changes needs a landscape that predicts labels (a ModelLandscape)")
+    at_a, at_b = landscape.predict(a), landscape.predict(b)
+    predictions = [landscape.predict(p) for p in np.asarray(points, np.float32)]
+    return (np.array([np.mean(p != at_a) for p in predictions]),
+            np.array([np.mean(p != at_b) for p in predictions]))
