@@ -57,6 +57,45 @@ def test_trained_curves_go_around_the_barrier(kind):
     assert curve.profile(landscape).max_loss < 0.5 * paths.linear_path(landscape, a, b).max_loss
 
 
+def test_hyperplane_moves_without_retracing():
+    landscape = toy.WedgeLandscape(30, 20)
+    plane = paths.HyperplaneLandscape(landscape, landscape.initial_params(0), landscape.initial_params(1))
+    train.minimize(plane, plane.initial_params(), steps=20, learning_rate=1e-2)
+    point, normal = landscape.initial_params(2).numpy(), landscape.initial_params(3).numpy()
+    result = train.minimize(plane.move_to(point, normal), plane.initial_params(), steps=50, learning_rate=1e-2)
+    moved = plane.to_params(tf.constant(result.params)).numpy() - point
+    assert abs(moved @ normal) < 1e-4 * np.linalg.norm(moved) * np.linalg.norm(normal)
+    (loop,) = plane.__dict__["_minimize_loops"].values()
+    assert loop.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match="normal must be a non-zero vector"):
+        plane.move_to(point, np.zeros(30, np.float32))
+
+
+@pytest.mark.parametrize("kind", paths.CURVES)
+def test_untrained_curves_are_the_line_and_pass_their_controls(kind):
+    a, b = np.zeros(3, np.float32), np.array([3.0, 0.0, 0.0], np.float32)
+    controls = tf.constant([a, [1.0, 0, 0], [2.0, 0, 0], b])  # evenly spaced on the line
+    for t in np.linspace(0, 1, 7, dtype=np.float32):
+        np.testing.assert_allclose(paths._curve_point(kind, controls, tf.constant(t)), t * b, atol=1e-5)
+    bent = tf.constant([a, [1.0, 1.0, 0], [2.0, -1.0, 0], b])
+    ends = [paths._curve_point(kind, bent, tf.constant(t)).numpy() for t in (0.0, 1.0)]
+    np.testing.assert_allclose(ends, [a, b], atol=1e-6)
+    if kind == "polychain":  # a polychain passes through every bend
+        np.testing.assert_allclose(paths._curve_point(kind, bent, tf.constant(1 / 3)), [1.0, 1.0, 0], atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", paths.CURVES)
+def test_curves_with_several_bends_go_around_the_barrier(kind):
+    landscape = toy.WedgeLandscape(2, 1)
+    a, b = np.array([1.5, 0.0], np.float32), np.array([0.0, 1.5], np.float32)
+    curve = paths.train_curve(landscape, a, b, kind, bends=3, steps=800, learning_rate=1e-2, schedule="cosine")
+    if kind == "polychain":
+        assert curve.points.shape == (5, 2) and curve.method == "polychain, 3 bends"
+    assert curve.profile(landscape).max_loss < 0.5 * paths.linear_path(landscape, a, b).max_loss
+    with pytest.raises(ValueError, match="bends must be >= 1"):
+        paths.train_curve(landscape, a, b, kind, bends=0)
+
+
 def test_deviations_and_their_similarity():
     a, b = np.zeros(3), np.array([2.0, 0.0, 0.0])
     points = np.array([[0.5, 1.0, 0.0], [1.0, 2.0, 0.0], [1.5, 0.0, -1.0]])
@@ -65,10 +104,23 @@ def test_deviations_and_their_similarity():
     np.testing.assert_allclose(similarity, [[1, 1, 0], [1, 1, 0], [0, 0, 1]], atol=1e-12)
 
 
+def test_half_alignment():
+    first, second = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    rows = np.stack([first, 2 * first, 3 * first, [0.0, 0.0, 1.0], second, 2 * second, second])
+    within, across = paths.half_alignment(rows)  # the middle row (index 3) is left out
+    assert within == pytest.approx(1.0) and across == pytest.approx(0.0)
+    within, across = paths.half_alignment(np.stack([first, first, -first, -first]))
+    assert within == pytest.approx(1.0) and across == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        paths.half_alignment(rows[:3])
+
+
 def test_label_changes(small_network):
     a, b = small_network.initial_params(0), small_network.initial_params(1)
     from_a, from_b = paths.label_changes(small_network, np.stack([a.numpy(), b.numpy()]), a, b)
     assert from_a[0] == 0 and from_b[1] == 0 and from_a[1] == from_b[0] > 0
+    with pytest.raises(ValueError, match="split must be"):
+        paths.label_changes(small_network, np.stack([a.numpy()]), a, b, split="validation")
     with pytest.raises(TypeError, match="predicts"):
         paths.label_changes(toy.WedgeLandscape(3, 1), np.zeros((1, 3), np.float32), np.ones(3), np.zeros(3))
 

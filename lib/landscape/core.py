@@ -90,7 +90,8 @@ def as_params(params, dim: int, name: str = "params") -> tf.Tensor:
         values = tf.convert_to_tensor(array, dtype=tf.float32)
     if len(shape) != 1 or shape[0] != dim:
         raise ValueError(f"{name} must be a vector of length {dim}, got shape {shape}")
-    if not bool(tf.reduce_all(tf.math.is_finite(values))):
+    # Inside a compiled function the values are unknown until run time: check shape only.
+    if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(values))):
         raise ValueError(f"{name} contains non-finite values (nan or inf)")
     return values
 

@@ -3,11 +3,12 @@
 ``linear_path`` is the straight line; ``polyline_path`` any piecewise-linear path
 (a tunnel's optimized points joined by segments), evaluated densely, between
 its vertices too. ``build_tunnel`` is the paper's hyperplane method (with optional
-refinement); ``train_curve`` trains a one-bend polychain or a Bezier curve on the
+refinement); ``train_curve`` trains a polychain or a Bezier curve on the
 loss along the whole path (Garipov et al. 2018), for comparison.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,8 @@ from . import train
 from .core import as_params, check_int
 
 __all__ = ["PathProfile", "linear_path", "polyline_path", "evaluate_points", "HyperplaneLandscape", "Path",
-           "build_tunnel", "CURVES", "train_curve", "deviations", "cosine_similarity_matrix", "label_changes"]
+           "build_tunnel", "CURVES", "train_curve", "deviations", "cosine_similarity_matrix", "half_alignment",
+           "label_changes"]
 
 
 @dataclass
@@ -89,17 +91,27 @@ class HyperplaneLandscape:
     Its parameters z live in R^D and map to ``point + z - (z . u) u`` (u the unit
     normal), so every iterate of any optimizer stays exactly in the hyperplane,
     even Adam's, whose per-coordinate scaling would tilt a projected gradient.
+    ``move_to`` puts the same object on another hyperplane: point and normal are
+    variables, so a training loop compiled once serves every hyperplane of a tunnel.
     """
 
     def __init__(self, landscape, point, normal):
         self.landscape = landscape
         self.dim = landscape.dim
-        self.point = as_params(point, self.dim, "point")
+        self.point = tf.Variable(tf.zeros([self.dim]), trainable=False)
+        self.normal = tf.Variable(tf.zeros([self.dim]), trainable=False)
+        self.move_to(point, normal)
+
+    def move_to(self, point, normal) -> "HyperplaneLandscape":
+        """Use the hyperplane through ``point`` normal to ``normal`` from now on."""
+        point = as_params(point, self.dim, "point")
         normal = as_params(normal, self.dim, "normal")
         norm = tf.norm(normal)
         if float(norm) == 0.0:
             raise ValueError("normal must be a non-zero vector")
-        self.normal = normal / norm
+        self.point.assign(point)
+        self.normal.assign(normal / norm)
+        return self
 
     def to_params(self, z):
         return self.point + z - tf.reduce_sum(z * self.normal) * self.normal
@@ -131,8 +143,8 @@ def _check_endpoints(landscape, a, b):
     return a, b
 
 
-def _optimize_in_hyperplane(landscape, point, normal, steps, learning_rate, options):
-    plane = HyperplaneLandscape(landscape, point, normal)
+def _optimize_in_hyperplane(plane, point, normal, steps, learning_rate, options):
+    plane.move_to(point, normal)
     result = train.minimize(plane, plane.initial_params(), steps, learning_rate, **options)
     return plane.to_params(tf.constant(result.params)).numpy()
 
@@ -167,10 +179,11 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
     refine = check_int(refine, "refine", minimum=0)
     steps = check_int(steps, "steps", minimum=1)
     start, end = a.numpy(), b.numpy()
+    plane = HyperplaneLandscape(landscape, start, end - start)  # one object, one compiled loop
     vertices = [start]
     for k in range(1, segments):
         on_line = start + (k / segments) * (end - start)
-        vertices.append(_optimize_in_hyperplane(landscape, on_line, end - start, steps, learning_rate, options))
+        vertices.append(_optimize_in_hyperplane(plane, on_line, end - start, steps, learning_rate, options))
     vertices.append(end)
     evaluations = (segments - 1) * steps
     for _ in range(refine):
@@ -184,62 +197,83 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
             break  # the highest point is a vertex itself: nothing left to insert
         left, right = vertices[segment], vertices[segment + 1]
         point = left + along * (right - left)
-        vertices.insert(segment + 1, _optimize_in_hyperplane(landscape, point, right - left, steps,
+        vertices.insert(segment + 1, _optimize_in_hyperplane(plane, point, right - left, steps,
                                                              learning_rate, options))
         evaluations += steps
-    method = "hyperplane tunnel" + (f" + {refine} refinements" if refine else "")
+    method = f"hyperplane tunnel, {segments} segments" + (f" + {refine} refinements" if refine else "")
     return Path(method=method, points=np.stack(vertices), gradient_evaluations=evaluations)
 
 
 CURVES = ("polychain", "bezier")
 
 
-def _curve_point(kind, a, bend, b, t):
+def _curve_point(kind, controls, t):
+    """The point at position t in [0, 1] of the curve through ``controls`` ((k+2, D):
+    a, the k bends, b). Polychain: straight segments between consecutive controls,
+    equal shares of t each; Bezier: Bernstein polynomials of degree k+1."""
+    count = controls.shape[0]
     if kind == "polychain":
-        return tf.where(t < 0.5, a + 2.0 * t * (bend - a), bend + (2.0 * t - 1.0) * (b - bend))
-    return (1.0 - t) ** 2 * a + 2.0 * t * (1.0 - t) * bend + t**2 * b
+        position = t * (count - 1)
+        segment = tf.minimum(tf.cast(tf.floor(position), tf.int32), count - 2)
+        along = position - tf.cast(segment, position.dtype)
+        return (1.0 - along) * controls[segment] + along * controls[segment + 1]
+    degree = count - 1
+    weights = tf.stack([math.comb(degree, i) * t**i * (1.0 - t) ** (degree - i) for i in range(count)])
+    return tf.tensordot(weights, controls, axes=1)
 
 
 class _CurveLandscape:
-    """The loss along a curve from a to b, as a function of its bend: each training
-    step evaluates one random position t on the curve (Garipov et al. 2018)."""
+    """The loss along a curve from a to b as a function of its ``bends`` control
+    points (flattened to one vector): each training step evaluates one random
+    position t on the curve (Garipov et al. 2018)."""
 
-    def __init__(self, landscape, kind, a, b, seed):
+    def __init__(self, landscape, kind, a, b, bends, seed):
         self.landscape, self.kind, self.a, self.b, self.seed = landscape, kind, a, b, seed
-        self.dim = landscape.dim
-        self.grid = np.linspace(0.0, 1.0, 21, dtype=np.float32)
+        self.bends = bends
+        self.dim = bends * landscape.dim
 
-    def minibatch_loss_and_grad(self, bend, step):
+    def controls(self, flat):
+        return tf.concat([self.a[None], tf.reshape(flat, [self.bends, -1]), self.b[None]], axis=0)
+
+    def minibatch_loss_and_grad(self, flat, step):
         t = tf.random.stateless_uniform([], seed=tf.stack([tf.cast(self.seed, tf.int64), tf.cast(step, tf.int64)]))
         with tf.GradientTape() as tape:
-            tape.watch(bend)
-            point = _curve_point(self.kind, self.a, bend, self.b, t)
+            tape.watch(flat)
+            point = _curve_point(self.kind, self.controls(flat), t)
         loss, grad = self.landscape.minibatch_loss_and_grad(point, step)
-        return loss, tape.gradient(point, bend, output_gradients=grad)
+        return loss, tape.gradient(point, flat, output_gradients=grad)
 
-    def loss(self, bend):
-        bend = as_params(bend, self.dim, "bend")
-        points = [_curve_point(self.kind, self.a, bend, self.b, float(t)) for t in self.grid]
+    def loss(self, flat):
+        controls = self.controls(as_params(flat, self.dim, "bends"))
+        points = [_curve_point(self.kind, controls, tf.constant(t)) for t in np.linspace(0.0, 1.0, 21, dtype=np.float32)]
         return float(np.mean(evaluate_points(self.landscape, np.stack([p.numpy() for p in points]))[0]))
 
 
-def train_curve(landscape, a, b, kind: str = "polychain", *, steps: int = 1000, learning_rate: float = 1e-2,
-                num_samples: int = 101, seed: int = 0, **options) -> Path:
-    """A one-bend polychain or a quadratic Bezier curve from ``a`` to ``b`` whose bend
-    is trained on the loss along the whole curve (Garipov et al. 2018), starting at
-    the midpoint of the line. Returns ``num_samples`` points along the curve."""
+def train_curve(landscape, a, b, kind: str = "polychain", *, bends: int = 1, steps: int = 1000,
+                learning_rate: float = 1e-2, num_samples: int = 101, seed: int = 0, **options) -> Path:
+    """A polychain or a Bezier curve from ``a`` to ``b`` with ``bends`` free control
+    points, trained on the loss along the whole curve (Garipov et al. 2018).
+
+    The control points start evenly spaced on the line (so the untrained curve is
+    the line). A polychain's ``points`` are its vertices (a, the bends, b); a Bezier
+    curve's are ``num_samples`` points along it.
+    """
     a, b = _check_endpoints(landscape, a, b)
     if kind not in CURVES:
         raise ValueError(f"kind must be one of {', '.join(map(repr, CURVES))}; got {kind!r}")
-    curve = _CurveLandscape(landscape, kind, a, b, check_int(seed, "seed", minimum=0))
-    result = train.minimize(curve, 0.5 * (a + b), steps, learning_rate, **options)
-    bend = tf.constant(result.params)
+    bends = check_int(bends, "bends", minimum=1)
+    curve = _CurveLandscape(landscape, kind, a, b, bends, check_int(seed, "seed", minimum=0))
+    fractions = np.arange(1, bends + 1, dtype=np.float32)[:, None] / (bends + 1)
+    start = (a.numpy() + fractions * (b.numpy() - a.numpy())).ravel()
+    result = train.minimize(curve, start, steps, learning_rate, **options)
+    controls = curve.controls(tf.constant(result.params))
     if kind == "polychain":
-        points = np.stack([a.numpy(), result.params, b.numpy()])
+        points = controls.numpy()
     else:
         ts = np.linspace(0.0, 1.0, check_int(num_samples, "num_samples", minimum=3), dtype=np.float32)
-        points = np.stack([_curve_point(kind, a, bend, b, float(t)).numpy() for t in ts])
-    return Path(method=kind, points=points, gradient_evaluations=steps)
+        points = np.stack([_curve_point(kind, controls, tf.constant(t)).numpy() for t in ts])
+    name = kind if bends == 1 else f"{kind}, {bends} bends"
+    return Path(method=name, points=points, gradient_evaluations=steps)
 
 
 # -- diagnosing a path --------------------------------------------------------------------
@@ -260,12 +294,37 @@ def cosine_similarity_matrix(vectors) -> np.ndarray:
     return unit @ unit.T
 
 
-def label_changes(landscape, points, a, b) -> tuple[np.ndarray, np.ndarray]:
-    """Fraction of training examples whose predicted label at each point differs
-    from the prediction at ``a`` and at ``b`` (real networks only)."""
+def half_alignment(vectors) -> tuple[float, float]:
+    """Mean cosine similarity of the rows of ``vectors`` within each half (pairs of
+    different rows, both halves averaged) and across the halves. With an odd
+    number of rows the middle one is left out: it belongs to neither half."""
+    similarity = cosine_similarity_matrix(vectors)
+    half = len(similarity) // 2
+    if half < 2:
+        raise ValueError(f"vectors must hold at least 4 rows (2 per half), got {len(similarity)}")
+    first, second = np.arange(half), np.arange(len(similarity) - half, len(similarity))
+    off_diagonal = ~np.eye(half, dtype=bool)
+    within = 0.5 * (similarity[np.ix_(first, first)][off_diagonal].mean()
+                    + similarity[np.ix_(second, second)][off_diagonal].mean())
+    return float(within), float(similarity[np.ix_(first, second)].mean())
+
+
+def label_changes(landscape, points, a, b, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of the examples of ``split`` ("train" or "test") whose predicted label
+    at each point differs from the prediction at ``a`` and at ``b`` (real networks
+    only). Two optima that fit the training set both predict its true labels, so
+    the test split is the default: there the two functions differ."""
     if not hasattr(landscape, "predict"):
         raise TypeError("label_changes needs a landscape that predicts labels (a ModelLandscape)")
-    at_a, at_b = landscape.predict(a), landscape.predict(b)
-    predictions = [landscape.predict(p) for p in np.asarray(points, np.float32)]
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if split == "test":
+        if getattr(landscape, "dataset", None) is None:
+            raise ValueError("split='test' needs a landscape built from a Dataset")
+        inputs = landscape.dataset.x_test
+    else:
+        inputs = None
+    at_a, at_b = landscape.predict(a, inputs), landscape.predict(b, inputs)
+    predictions = [landscape.predict(p, inputs) for p in np.asarray(points, np.float32)]
     return (np.array([np.mean(p != at_a) for p in predictions]),
             np.array([np.mean(p != at_b) for p in predictions]))

@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory"]
+__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory", "similarity_matrix"]
 
 
 def loss_surface_2d(ax, landscape, extent: float = 2.0, num: int = 201, levels: int = 20):
@@ -78,4 +78,15 @@ def path_profiles(ax, profiles: dict, log: bool = False):
     if log:
         ax.set_yscale("log")
     ax.legend()
+    return ax
+
+
+def similarity_matrix(ax, matrix, title=None):
+    """A cosine-similarity matrix as an image on [-1, 1], with a colour bar."""
+    image = ax.imshow(np.asarray(matrix), vmin=-1.0, vmax=1.0, cmap="RdBu_r")
+    ax.figure.colorbar(image, ax=ax, label="cosine similarity", shrink=0.8)
+    ax.set_xlabel("point along the path")
+    ax.set_ylabel("point along the path")
+    if title:
+        ax.set_title(title)
     return ax

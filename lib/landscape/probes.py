@@ -12,21 +12,35 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_int, check_positive
+from .core import as_params, check_int, check_positive, compile_per_instance
 
 __all__ = ["hessian_vector_product", "hessian_eigenvalues", "short_directions", "MAX_EXACT_DIM"]
 
 MAX_EXACT_DIM = 4096  # above this the Hessian is not formed; Lanczos is used
 
 
-def hessian_vector_product(landscape, params, vector) -> tf.Tensor:
-    """H(params) @ vector, by differentiating the gradient (no Hessian is formed)."""
-    params = as_params(params, landscape.dim, "params")
-    vector = as_params(vector, landscape.dim, "vector")
+def _hvp(landscape, params, vector):
     with tf.GradientTape() as tape:
         tape.watch(params)
         _, grad = landscape.loss_and_grad(params)
     return tape.gradient(grad, params, output_gradients=vector)
+
+
+def _compiled_hvp(landscape):
+    """H(params) @ each row of a (k, D) block, compiled once per landscape."""
+    cache = landscape.__dict__
+    if "_hessian_block" not in cache:
+        def block(params, vectors):
+            return tf.map_fn(lambda v: _hvp(landscape, params, v), vectors)
+        cache["_hessian_block"] = compile_per_instance(block, reduce_retracing=True)
+    return cache["_hessian_block"]
+
+
+def hessian_vector_product(landscape, params, vector) -> tf.Tensor:
+    """H(params) @ vector, by differentiating the gradient (no Hessian is formed)."""
+    params = as_params(params, landscape.dim, "params")
+    vector = as_params(vector, landscape.dim, "vector")
+    return _compiled_hvp(landscape)(params, vector[None])[0]
 
 
 def hessian_eigenvalues(landscape, params, *, method: str = "auto", k: int = 100) -> np.ndarray:
@@ -45,8 +59,11 @@ def hessian_eigenvalues(landscape, params, *, method: str = "auto", k: int = 100
     if method == "exact":
         if dim > MAX_EXACT_DIM:
             raise ValueError(f"method='exact' needs dim <= {MAX_EXACT_DIM}, got {dim}; use method='lanczos'")
-        columns = [hessian_vector_product(landscape, params, tf.one_hot(i, dim)).numpy() for i in range(dim)]
-        hessian = np.stack(columns).astype(np.float64)
+        block_rows = 256  # columns per compiled call: bounds memory, amortizes the call
+        hvp = _compiled_hvp(landscape)
+        hessian = np.concatenate([
+            hvp(params, tf.one_hot(tf.range(start, min(start + block_rows, dim)), dim)).numpy()
+            for start in range(0, dim, block_rows)]).astype(np.float64)
         return np.linalg.eigvalsh(0.5 * (hessian + hessian.T))[::-1]
     from scipy.sparse.linalg import LinearOperator, eigsh
 

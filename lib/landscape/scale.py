@@ -41,6 +41,18 @@ class Scale:
     subspace_steps: int
     subspace_learning_rate: float
     subspace_kind: str      # projection of the real-network sweeps ("dense" is fastest for small D)
+    # tunnels between optima (Chapter 4)
+    tunnel_toy: tuple       # (D, n) of the toy landscape
+    tunnel_segments: tuple  # segment counts of the hyperplane tunnel
+    tunnel_toy_steps: int   # Adam steps per hyperplane point on the toy
+    tunnel_refine: int      # refinements (insertions at the highest point) of a 2-segment tunnel
+    curve_bends: int        # bends of the many-bend polychain and Bezier curve
+    curve_toy_steps: int
+    tunnel_mlp_widths: tuple  # the real network when model == "mlp" (small: its Hessian is formed exactly)
+    tunnel_steps: int       # Adam steps per hyperplane point on the real network
+    curve_steps: int
+    tunnel_l2: float        # L2 coefficient of the regularized network (true minima, equal loss along the tunnel)
+    hessian_k: int          # eigenvalues computed by Lanczos when the Hessian is too large to form
 
     def with_(self, **changes) -> "Scale":
         """A copy with some fields changed (e.g. ``scale.with_(toy_dim=100)``)."""
@@ -55,6 +67,9 @@ SCALES = {
         toy_pairs=((400, 300), (600, 450), (800, 600)), fc_dataset="digits", cnn_channels=(8, 16, 16),
         cnn_batch_size=128, subspace_dims=(25, 50, 100, 200, 400), subspace_seeds=2, subspace_steps=400,
         subspace_learning_rate=0.1, subspace_kind="dense",
+        tunnel_toy=(200, 180), tunnel_segments=(2, 8, 32), tunnel_toy_steps=300, tunnel_refine=60, curve_bends=8,
+        curve_toy_steps=6000, tunnel_mlp_widths=(32,), tunnel_steps=500, curve_steps=2000, tunnel_l2=1e-4,
+        hessian_k=1000,
     ),
     "paper": Scale(
         name="paper", toy_dim=10_000, toy_n=9_000, toy_steps=5000, toy_learning_rate=1e-3, num_pairs=20,
@@ -63,6 +78,9 @@ SCALES = {
         toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), fc_dataset="mnist", cnn_channels=(16, 32, 32),
         cnn_batch_size=128, subspace_dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000),
         subspace_seeds=3, subspace_steps=10_000, subspace_learning_rate=1e-2, subspace_kind="fastfood",
+        tunnel_toy=(2000, 1800), tunnel_segments=(2, 8, 32), tunnel_toy_steps=1000, tunnel_refine=200,
+        curve_bends=8, curve_toy_steps=10_000, tunnel_mlp_widths=(200, 200), tunnel_steps=2000, curve_steps=10_000,
+        tunnel_l2=1e-4, hessian_k=1000,
     ),
 }
 
