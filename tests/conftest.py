@@ -1,5 +1,5 @@
-import os
-import re
+"""Shared fixtures and helpers of the test suite (pytest loads this file first)."""
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -7,34 +7,64 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
-# Before TensorFlow is imported anywhere: no C++ log lines, no oneDNN rounding differences.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-# Kernels started by nbval read tools/ipython (TensorFlow's C++ start-up lines,
-# written to fd 2, are not captured into cells; Python warnings still are).
-os.environ.setdefault("IPYTHONDIR", str(Path(__file__).resolve().parents[1] / "tools" / "ipython"))
+import book_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT = 1800  # seconds
 
 
+def _load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The environment (TensorFlow's quiet defaults, the scale) before TensorFlow is imported
+# anywhere: lib/landscape/environment.py is the one place it is written.
+_load_module("landscape_environment", ROOT / "lib" / "landscape" / "environment.py").apply()
+
+
+# -- facts the tests share -----------------------------------------------------------------
+@pytest.fixture(scope="session")
 def repository_url() -> str:
-    """The one place the repository URL is written: pyproject's [project.urls] Repository."""
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["urls"]["Repository"]
+    return book_pages.repository_url()
 
 
-def colab_link(lesson: str) -> str:
-    """The Colab URL that opens lessons/<lesson>.ipynb from the repository's main branch."""
-    github = re.sub(r"^https://github\.com/", "", repository_url()).rstrip("/")
-    return f"https://colab.research.google.com/github/{github}/blob/main/lessons/{lesson}.ipynb"
+@pytest.fixture(scope="session")
+def colab_link():
+    """lesson name -> the Colab URL that opens lessons/<lesson>.ipynb from the main branch."""
+    return book_pages.colab_link
 
 
+@pytest.fixture(scope="session")
+def toc():
+    return book_pages.toc_entries()
+
+
+@pytest.fixture(scope="session")
+def executor():
+    """tools/execute_lessons.py as a module (staleness, source hash)."""
+    return _load_module("execute_lessons", ROOT / "tools" / "execute_lessons.py")
+
+
+# -- small landscapes ----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def digits_small():
+    from landscape import data
+
+    return data.load_dataset("digits", max_train=300, max_test=100)
+
+
+@pytest.fixture(scope="session")
+def tiny_network(digits_small):
+    """An MLP 64-16-10 on 300 digits: a real landscape small enough for exact Hessians."""
+    from landscape import models
+
+    return models.ModelLandscape(models.mlp(digits_small.input_shape, 10, widths=(16,), seed=0), digits_small)
+
+
+# -- the rendered book ---------------------------------------------------------------------
 def jupyter_book() -> str:
     sibling = Path(sys.executable).with_name("jupyter-book")
     found = str(sibling) if sibling.exists() else shutil.which("jupyter-book")

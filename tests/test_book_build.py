@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import colab_link
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(ROOT.joinpath("lessons").glob("*.md"))
@@ -77,7 +76,7 @@ def test_lesson_page_shows_stored_figures(html_dir, md):
 
 
 @pytest.mark.parametrize("md", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_page_opens_in_colab(html_dir, md):
+def test_lesson_page_opens_in_colab(html_dir, md, colab_link):
     expected = colab_link(md.stem)
     links = parse(html_dir / "lessons" / f"{md.stem}.html").links
     assert expected in links, f"{md.stem}.html has no Colab link {expected}"

@@ -37,9 +37,8 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
-import yaml
+from book_pages import colab_link as book_colab_link, toc_entries
 
-from conftest import colab_link
 
 try:
     from playwright.sync_api import sync_playwright
@@ -73,20 +72,7 @@ ERROR_BOX_SELECTOR = (
 
 def toc_pages() -> list[str]:
     """Every document of _toc.yml (path without extension, relative to the root)."""
-    with open(ROOT / "_toc.yml", encoding="utf-8") as f:
-        toc = yaml.safe_load(f)
-    pages: list[str] = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(re.sub(r"\.(md|ipynb)$", "", entry["file"]))
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return pages
+    return toc_entries()
 
 
 def book_pages() -> list[str]:
@@ -101,7 +87,7 @@ PAGES = book_pages()
 
 
 def expected_colab_link(page: str) -> str:
-    return colab_link(Path(page).stem)
+    return book_colab_link(Path(page).stem)
 
 
 class IdParser(HTMLParser):

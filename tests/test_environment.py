@@ -136,7 +136,18 @@ def test_tensorflow_is_a_range_not_a_pin():
         f"{tf[0]} pins TensorFlow exactly: Colab would reinstall it. Use a range."
     )
     assert operators & {">=", ">", "~="}, f"{tf[0]} needs a lower bound"
-    assert operators & {"<", "<=", "~="}, f"{tf[0]} needs an upper bound"
+
+
+COLAB_PREINSTALLED = {"tensorflow", "numpy", "scipy", "scikit-learn", "matplotlib", "tqdm", "requests"}
+
+
+def test_what_colab_preinstalls_has_no_upper_bound():
+    """An upper bound would make the Colab install cell downgrade Colab's own package the
+    day Colab ships a newer release (tests/test_colab_install.py shows it for TensorFlow)."""
+    capped = [str(r) for r in map(Requirement, runtime_requirements())
+              if canonicalize_name(r.name) in COLAB_PREINSTALLED
+              and {s.operator for s in r.specifier} & {"<", "<=", "~=", "==", "==="}]
+    assert not capped, f"runtime requirements capping what Colab preinstalls: {capped}"
 
 
 NETWORK_ERRORS = re.compile(

@@ -14,16 +14,11 @@ Fix a failure with `python3 tasks.py book` (it re-executes stale lessons).
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import re
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
-import yaml
-
-from conftest import repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ROOT / "lessons"
@@ -32,23 +27,8 @@ IPYNB_FILES = sorted(LESSONS.glob("*.ipynb"))
 FIX = "run `python3 tasks.py book` to rebuild and re-execute it"
 
 
-def _load_executor():
-    path = ROOT / "tools" / "execute_lessons.py"
-    spec = importlib.util.spec_from_file_location("execute_lessons", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-execute_lessons = _load_executor()
-
-
 def read_ipynb(md: Path):
     return nbformat.read(md.with_suffix(".ipynb"), as_version=4)
-
-
-def read_md(md: Path):
-    return jupytext.read(md, fmt=execute_lessons.JUPYTEXT_FORMAT)
 
 
 def code_cells(nb) -> list:
@@ -82,13 +62,13 @@ def test_notebook_exists(md):
 
 
 @lesson
-def test_notebook_cells_match_source(md):
+def test_notebook_cells_match_source(md, executor):
     if not md.with_suffix(".ipynb").exists():
         pytest.skip("no notebook (see test_notebook_exists)")
-    expected, stored = read_md(md).cells, read_ipynb(md).cells
+    expected, stored = executor.build_notebook(md).cells, read_ipynb(md).cells
 
     def key(cell):
-        return cell.cell_type, cell.source, tuple(cell.get("metadata", {}).get("tags", []))
+        return executor.cell_keys(nbformat.from_dict({"cells": [cell]}))[0]
 
     for index in range(max(len(expected), len(stored))):
         want = expected[index] if index < len(expected) else None
@@ -105,8 +85,9 @@ def test_notebook_cells_match_source(md):
                     fromfile=f"{ipynb_name} cell {index}", tofile=f"{md.name} cell {index}",
                     lineterm="",
                 )
-                tags = (key(have)[2], key(want)[2])
-                extra = f"\n  tags: {tags[0]} in the notebook, {tags[1]} in the source" if tags[0] != tags[1] else ""
+                metadata = (key(have)[2], key(want)[2])
+                extra = (f"\n  metadata: {metadata[0]} in the notebook, {metadata[1]} in the source"
+                         if metadata[0] != metadata[1] else "")
                 pytest.fail(head + "\n".join("    " + line for line in diff) + extra)
             pytest.fail(
                 head + f"  in {md.name}:\n{describe(want)}\n  in {ipynb_name}:\n{describe(have)}"
@@ -114,15 +95,14 @@ def test_notebook_cells_match_source(md):
 
 
 @lesson
-def test_notebook_is_up_to_date(md):
+def test_notebook_is_up_to_date(md, executor):
     ipynb = md.with_suffix(".ipynb")
     if not ipynb.exists():
         pytest.skip("no notebook (see test_notebook_exists)")
-    stored = execute_lessons.stored_hash(ipynb)
-    current = execute_lessons.source_hash(md)
-    assert stored == current, (
+    stored = read_ipynb(md).metadata.get("landscape", {}).get("source_hash")
+    assert stored == executor.source_hash(md), (
         f"{ipynb.name} is stale: its landscape.source_hash does not match {md.name}, "
-        f"lib/landscape and scale {execute_lessons.scale_name()!r}; {FIX}"
+        f"lib/landscape and scale {executor.scale_name()!r}; {FIX}"
     )
 
 
@@ -177,8 +157,8 @@ def _pip_commands(source: str) -> list[str]:
 
 
 @lesson
-def test_first_code_cell_installs_the_library_in_colab(md):
-    cells = code_cells(read_md(md))
+def test_first_code_cell_installs_the_library_in_colab(md, executor, repository_url):
+    cells = code_cells(executor.build_notebook(md))
     assert cells, f"{md.name} has no code cells"
     source = cells[0].source
     guard = GUARD.search(source)
@@ -195,7 +175,7 @@ def test_first_code_cell_installs_the_library_in_colab(md):
             f"{md.name}: the Colab install must keep Colab's TensorFlow; found {bad.group(0)!r} in\n{command}"
         )
 
-    url = repository_url()
+    url = repository_url
     # The URL may be written out, or held in a variable of the cell and expanded by
     # IPython (`%pip install git+{REPO_URL}`, `!pip install git+$REPO_URL`) or an f-string.
     assigned = dict(re.findall(r"""^\s*([A-Za-z_]\w*)\s*=\s*["']([^"']+)["']""", source, re.MULTILINE))
@@ -210,29 +190,37 @@ def test_first_code_cell_installs_the_library_in_colab(md):
         assert base == url, f"{md.name}: installs git+{target}, expected git+{url} (pyproject Repository)"
 
 
-def _toc_files(node) -> list[str]:
-    found = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("file", "root") and isinstance(value, str):
-                found.append(value)
-            else:
-                found.extend(_toc_files(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_toc_files(item))
-    return found
+@lesson
+def test_lesson_is_in_the_table_of_contents(md, toc):
+    assert f"lessons/{md.stem}" in toc, f"lessons/{md.stem} is not listed in _toc.yml"
+
+
+def test_table_of_contents_lists_only_existing_lessons(toc):
+    missing = [e for e in toc if e.startswith("lessons/") and not (ROOT / e).with_suffix(".md").exists()]
+    assert not missing, f"_toc.yml lists lessons that do not exist: {missing}"
 
 
 @lesson
-def test_lesson_is_in_the_table_of_contents(md):
-    with open(ROOT / "_toc.yml", encoding="utf-8") as f:
-        entries = {re.sub(r"\.(md|ipynb)$", "", e) for e in _toc_files(yaml.safe_load(f))}
-    assert f"lessons/{md.stem}" in entries, f"lessons/{md.stem} is not listed in _toc.yml"
+def test_set_up_cell_needs_no_environment_lines(md, executor):
+    """The library sets TensorFlow's quiet defaults when imported (lib/landscape/environment.py)."""
+    sources = "\n".join(c.source for c in code_cells(executor.build_notebook(md)))
+    assert "os.environ" not in sources and "TF_CPP_MIN_LOG_LEVEL" not in sources
 
 
-def test_table_of_contents_lists_only_existing_lessons():
-    with open(ROOT / "_toc.yml", encoding="utf-8") as f:
-        entries = [e for e in _toc_files(yaml.safe_load(f)) if e.startswith("lessons/")]
-    missing = [e for e in entries if not (ROOT / re.sub(r"\.(md|ipynb)$", "", e)).with_suffix(".md").exists()]
-    assert not missing, f"_toc.yml lists lessons that do not exist: {missing}"
+@lesson
+def test_lesson_ends_its_claims_in_claim_checks(md, executor):
+    """Every claim check goes through landscape.claims.check (asserted, and on the scorecard);
+    no bare assert hides in a lesson."""
+    sources = [c.source for c in code_cells(executor.build_notebook(md))]
+    assert any("claims.check(" in source for source in sources), f"{md.name} has no claim check"
+    bare = [s for s in sources if re.search(r"^\s*assert\b", s, re.MULTILINE)]
+    assert not bare, f"{md.name}: use claims.check instead of a bare assert:\n{bare[0]}"
+
+
+def test_scorecard_is_generated_from_the_current_lessons():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "scorecard.py"), "--check"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr

@@ -74,7 +74,9 @@ def test_training_a_keras_model_in_a_subspace():
         (dict(dim=10, d=11), ValueError, "d must be <= 10"),
         (dict(dim=10, d=2, kind="gaussian"), ValueError, "kind must be one of 'dense', 'sparse', 'fastfood'"),
         (dict(dim=10, d=2, origin=np.zeros(9, np.float32)), ValueError, "origin must be a vector of length 10"),
-        (dict(dim=10**6, d=10**4), MemoryError, "fastfood"),
+        (dict(dim=10**6, d=10**4), MemoryError, "use kind='fastfood'"),
+        (dict(dim=2**27, d=10, kind="fastfood"), MemoryError, "lower dim or raise memory_budget"),
+        (dict(dim=2**40, d=10, kind="fastfood"), ValueError, "dim must be <= 268435456"),
     ],
 )
 def test_bad_input(kwargs, error, words):
@@ -129,8 +131,8 @@ def test_d_int_picks_the_smallest_dimension_reaching_the_level():
     "kwargs, error, words",
     [
         (dict(dims=[]), ValueError, "dims"),
-        (dict(dims=[0]), ValueError, r"dims\[i\] must be >= 1"),
-        (dict(dims=[50]), ValueError, r"dims\[i\] must be <= 20"),
+        (dict(dims=[0]), ValueError, r"dims\[0\] must be >= 1"),
+        (dict(dims=[50]), ValueError, r"dims must be <= landscape.dim = 20"),
         (dict(dims=[5], seeds=0), ValueError, "seeds must be >= 1"),
         (dict(dims=[5], seeds=[]), ValueError, "seeds"),
         (dict(dims=[5], origin_radius=-1.0), ValueError, "origin_radius"),
@@ -153,18 +155,43 @@ def test_fast_walsh_hadamard_equals_the_matrix(length):
     from scipy.linalg import hadamard
 
     x = np.random.default_rng(length).standard_normal(length).astype(np.float32)
-    fast = subspace._walsh_hadamard(tf.constant(x), subspace._hadamard_factors(length)).numpy()
+    fast = subspace._walsh_hadamard(tf.constant(x), subspace._hadamard_factors(length), length).numpy()
     np.testing.assert_allclose(fast, hadamard(length) @ x.astype(np.float64), rtol=1e-4, atol=1e-3)
+
+
+def test_a_sweep_compiles_its_training_loop_once():
+    from landscape import train
+
+    landscape = toy.WedgeLandscape(60, 40)
+    before = train._minimize_loop.tracing_count()
+    subspace.intrinsic_dimension(landscape, [5, 10, 20, 30], seeds=3, steps=20, full_space=False)
+    # One trace, then one with the d axis relaxed to any length: not one per (d, seed).
+    assert train._minimize_loop.tracing_count() - before <= 2
+
+
+@pytest.mark.parametrize("kind", subspace.KINDS)
+def test_subspace_landscape_switches_subspaces(kind):
+    landscape = toy.WedgeLandscape(50, 40)
+    first = subspace.RandomSubspace(50, 4, kind, landscape.initial_params(0), seed=1)
+    second = subspace.RandomSubspace(50, 9, kind, landscape.initial_params(1), seed=2)
+    restricted = subspace.SubspaceLandscape(landscape, first).use(second)
+    theta = np.linspace(-1, 1, 9).astype(np.float32)
+    np.testing.assert_allclose(restricted.project(tf.constant(theta)).numpy(), second.project(theta).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    assert restricted.dim == 9
+    other = "dense" if kind != "dense" else "sparse"
+    with pytest.raises(ValueError, match="subspace.kind must be"):
+        restricted.use(subspace.RandomSubspace(50, 3, other))
 
 
 @pytest.mark.parametrize("name", ["quick", "paper"])
 def test_scale_presets_fit_the_memory_budget(name):
     from landscape import scale
 
-    preset = scale.get_scale(name)
+    preset = scale.get_scale(name).subspaces
     for dim, n in preset.toy_pairs:  # chapter 3 sweeps d up to 1.5 (D - n), dense
         assert subspace.RandomSubspace.estimate_memory(dim, round(1.5 * (dim - n)), "dense") <= subspace.DEFAULT_MEMORY_BUDGET
     inputs = {"digits": (8, 8, 1), "mnist": (28, 28, 1)}[preset.fc_dataset]
-    fc_dim = core.FlatView(models.mlp(inputs, 10, widths=preset.mlp_widths).trainable_variables).dim
-    largest = subspace.RandomSubspace.estimate_memory(fc_dim, max(preset.subspace_dims), preset.subspace_kind)
+    fc_dim = core.FlatView(models.mlp(inputs, 10, widths=preset.fc_widths).trainable_variables).dim
+    largest = subspace.RandomSubspace.estimate_memory(fc_dim, max(preset.dims), preset.kind)
     assert largest <= subspace.DEFAULT_MEMORY_BUDGET

@@ -3,6 +3,7 @@ import itertools
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -126,6 +127,39 @@ def test_intersection_point_lies_on_both_wedges_and_path_stays_low(rotate):
     assert line.max_loss > 0.1
 
 
+@pytest.mark.parametrize("dim, n", [(toy.RADIX_SELECT_FROM, 1000), (toy.RADIX_SELECT_FROM + 123, 40_000)])
+def test_radix_select_equals_sorting(dim, n):
+    landscape = toy.WedgeLandscape(dim, n)
+    rng = np.random.default_rng(dim)
+    point = rng.standard_normal(dim).astype(np.float32)
+    point[rng.integers(0, dim, 500)] = 0.0  # ties at zero
+    point[rng.integers(0, dim, 500)] = 0.25  # and ties elsewhere
+    expected = np.sqrt(np.sum(np.sort(np.abs(point.astype(np.float64)))[: dim - n] ** 2))
+    loss, grad = landscape.loss_and_grad(point)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    # The gradient is x / L on the selected coordinates: its norm is 1, its support D - n
+    # coordinates (ties at the threshold share the last slots).
+    assert float(tf.norm(grad)) == pytest.approx(1.0, rel=1e-4)
+    assert float(landscape.loss(point)) == pytest.approx(float(loss), rel=1e-6)
+    batch = landscape.losses(np.stack([point, point]))  # the batched path uses top_k
+    np.testing.assert_allclose(batch, [expected, expected], rtol=1e-5)
+
+
+def test_radix_select_ties_at_the_threshold_share_the_slots():
+    dim, n = toy.RADIX_SELECT_FROM, toy.RADIX_SELECT_FROM - 10
+    point = np.ones(dim, np.float32)  # every coordinate tied: 10 of them are short
+    loss, grad = toy.WedgeLandscape(dim, n).loss_and_grad(point)
+    assert float(loss) == pytest.approx(np.sqrt(10.0), rel=1e-6)
+    assert float(tf.reduce_sum(grad)) == pytest.approx(np.sqrt(10.0), rel=1e-4)
+
+
+def test_toy_counts_its_short_directions():
+    landscape = toy.WedgeLandscape(10, 6)
+    point = np.array([0.0, 1.0, 2.0, 0.001, -3.0, 0.0, 1.0, 1.0, -0.002, 2.0], np.float32)
+    assert landscape.short_directions(point) == 4
+    assert landscape.short_directions(point, tolerance=1e-6) == 2
+
+
 def test_initial_params_are_seeded():
     landscape = toy.WedgeLandscape(50, 40, init_scale=2.0)
     a, b, c = (landscape.initial_params(s).numpy() for s in (0, 0, 1))
@@ -145,6 +179,7 @@ def test_initial_params_are_seeded():
         (dict(dim=5, n=1, rotate="yes"), TypeError, "rotate"),
         (dict(dim=5, n=1, init_scale=0.0), ValueError, "init_scale"),
         (dict(dim=toy.MAX_ROTATED_DIM + 1, n=1, rotate=True), ValueError, "rotate=False"),
+        (dict(dim=10**11, n=1), ValueError, "dim must be <= 268435456"),
     ],
 )
 def test_bad_construction(kwargs, error, words):

@@ -2,19 +2,19 @@
 
 The spine: a *landscape* is a differentiable loss over a flat parameter vector
 (:mod:`landscape.core`). :class:`toy.WedgeLandscape` is the paper's surrogate,
-:class:`models.ModelLandscape` a real Keras network; every experiment takes
-either.
+:class:`models.ModelLandscape` a real Keras network; every experiment takes either.
 """
-import os as _os
+from . import environment as _environment
 
-# Silence TensorFlow's C++ log lines when the library is what imports TensorFlow.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+_environment.apply()
+with _environment.quiet_stderr():
+    import tensorflow as _tf  # noqa: F401  (loaded once, quietly; later imports are free)
 
-from . import cache, core, data, highdim, models, paths, plots, probes, scale, subspace, toy, train  # noqa: E402
+from . import (  # noqa: E402
+    cache, claims, core, data, highdim, models, paths, plots, probes, scale, subspace, toy, train)
 from .core import set_seed  # noqa: E402
 from .scale import get_scale  # noqa: E402
 
-__version__ = "0.1.0"
-__all__ = ["cache", "core", "data", "highdim", "models", "paths", "plots", "probes", "scale", "subspace", "toy", "train",
-           "set_seed", "get_scale"]
+__version__ = "0.2.0"
+__all__ = ["cache", "claims", "core", "data", "highdim", "models", "paths", "plots", "probes",
+           "scale", "subspace", "toy", "train", "set_seed", "get_scale"]

@@ -1,12 +1,16 @@
-"""The landscape protocol, parameter validation, flat views of weights, seeding.
+"""The landscape protocol and its capabilities, argument checks, flat views of weights,
+seeding, and how the library compiles its hot loops.
 
 A *landscape* is a differentiable loss over a flat float32 parameter vector ``P``
 of length ``dim``. Every experiment in the book is written against this small
 protocol, so the same code runs on the toy n-wedge landscape and on a real
-network.
+network. What only some landscapes can do is declared as a capability (a
+protocol checked with ``isinstance``), never guessed.
 """
 from __future__ import annotations
 
+import logging
+import math
 import os
 import random
 from typing import Protocol, Sequence, runtime_checkable
@@ -15,26 +19,28 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = [
-    "Landscape",
-    "FlatView",
-    "as_params",
-    "check_int",
-    "check_positive",
-    "compile_per_instance",
-    "set_seed",
+    "Landscape", "BatchedLoss", "Classifier", "CountsShortDirections",
+    "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
+    "check_fraction", "check_choice", "check_increasing", "check_int_sequence",
+    "Compiled", "compiled", "use_xla", "xla_enabled", "set_seed",
 ]
 
 
+# -- the protocol and its capabilities ----------------------------------------------------
 @runtime_checkable
 class Landscape(Protocol):
     """What every landscape provides.
 
     ``loss`` and ``loss_and_grad`` take a float32 vector of length ``dim``.
+    ``loss_graph(P)`` is the same loss as graph code (callable inside compiled
+    functions, differentiable twice where the loss is smooth);
     ``minibatch_loss_and_grad(P, step)`` is the stochastic version used by
     training loops (deterministic landscapes return the full gradient).
     """
 
     dim: int
+
+    def loss_graph(self, params) -> tf.Tensor: ...
 
     def loss(self, params) -> tf.Tensor: ...
 
@@ -45,9 +51,49 @@ class Landscape(Protocol):
     def initial_params(self, seed: int = 0) -> tf.Tensor: ...
 
 
+@runtime_checkable
+class BatchedLoss(Protocol):
+    """A landscape that evaluates many parameter vectors in one computation.
+
+    ``batch_loss(points)`` takes a (k, dim) float32 tensor and returns the k losses
+    as a tensor; it may be called inside a compiled function.
+    """
+
+    def batch_loss(self, points) -> tf.Tensor: ...
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """A landscape whose parameters define a classifier (a real network).
+
+    ``dataset`` is the :class:`~landscape.data.Dataset` it was built from, or None
+    when it was built from bare arrays (then there is no test split).
+    """
+
+    dataset: object
+
+    def predict(self, params, x=None) -> np.ndarray: ...
+
+    def accuracy(self, params, split: str = "train") -> float: ...
+
+    def probabilities(self, params, x=None) -> np.ndarray: ...
+
+
+@runtime_checkable
+class CountsShortDirections(Protocol):
+    """A landscape that knows its short directions at a point by construction (the toy)."""
+
+    def short_directions(self, params, tolerance: float = 1e-2) -> int: ...
+
+
+# -- argument checks: a clear error that names the argument ---------------------------------
+def _is_number(value) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -57,14 +103,74 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
     return value
 
 
-def check_positive(value, name: str) -> float:
-    """Return ``value`` as a positive finite float, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive number, got {type(value).__name__} {value!r}")
+SEED_MAX = 2**31 - 1
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A seed: an integer in [0, 2**31 - 1] (what every random generator used here accepts)."""
+    return check_int(value, name, minimum=0, maximum=SEED_MAX)
+
+
+def check_number(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float within the bounds, or raise naming ``name``.
+    Python and NumPy numbers are accepted; booleans, strings and nan are not."""
+    if not _is_number(value):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    if minimum is not None and (value < minimum or (low_open and value == minimum)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {minimum:g}, got {value:g}")
+    if maximum is not None and (value > maximum or (high_open and value == maximum)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {maximum:g}, got {value:g}")
     return value
+
+
+def check_positive(value, name: str) -> float:
+    """A positive finite number."""
+    return check_number(value, name, minimum=0.0, low_open=True)
+
+
+def check_fraction(value, name: str) -> float:
+    """A number strictly between 0 and 1."""
+    return check_number(value, name, minimum=0.0, maximum=1.0, low_open=True, high_open=True)
+
+
+def check_choice(value, name: str, allowed) -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError listing them."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def check_int_sequence(values, name: str, *, minimum: int | None = None) -> list[int]:
+    """A non-empty sequence of integers (not a bare integer or a string)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray, range)):
+        raise TypeError(f"{name} must be a sequence of integers such as (64, 32), got {type(values).__name__} "
+                        f"{values!r}")
+    values = [check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(values)]
+    if not values:
+        raise ValueError(f"{name} must hold at least one value")
+    return values
+
+
+def check_increasing(values, name: str, *, minimum: float | None = None) -> np.ndarray:
+    """A non-empty 1-D sequence of finite numbers, strictly increasing, each >= ``minimum``."""
+    if isinstance(values, (str, bytes)) or _is_number(values):
+        raise TypeError(f"{name} must be a sequence of numbers, got {type(values).__name__} {values!r}")
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got {values!r}")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must hold finite numbers, got {values!r}")
+    if minimum is not None and array.min() < minimum:
+        raise ValueError(f"{name} must hold numbers >= {minimum:g}, got {array.min():g}")
+    if np.any(np.diff(array) <= 0):
+        raise ValueError(f"{name} must be strictly increasing, got {values!r}")
+    return array
 
 
 def as_params(params, dim: int, name: str = "params") -> tf.Tensor:
@@ -81,11 +187,12 @@ def as_params(params, dim: int, name: str = "params") -> tf.Tensor:
         shape = tuple(params.shape)
         values = tf.cast(tf.convert_to_tensor(params), tf.float32)
     else:
-        array = np.asarray(params)
+        try:
+            array = np.asarray(params)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"{name} must be a vector of length {dim}: {error}") from None
         if array.dtype == object or not np.issubdtype(array.dtype, np.floating):
-            raise TypeError(
-                f"{name} must be a floating-point vector (float32), got dtype {array.dtype}"
-            )
+            raise TypeError(f"{name} must be a floating-point vector (float32), got dtype {array.dtype}")
         shape = array.shape
         values = tf.convert_to_tensor(array, dtype=tf.float32)
     if len(shape) != 1 or shape[0] != dim:
@@ -96,6 +203,22 @@ def as_params(params, dim: int, name: str = "params") -> tf.Tensor:
     return values
 
 
+def as_points(points, dim: int, name: str = "points") -> tf.Tensor:
+    """Validate a (k, dim) batch of parameter vectors; return it as a float32 tensor."""
+    try:
+        array = points.numpy() if isinstance(points, (tf.Tensor, tf.Variable)) else np.asarray(points)
+    except ValueError as error:
+        raise ValueError(f"{name} must have shape (k, {dim}): {error}") from None
+    if array.dtype == object or not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(f"{name} must be floating-point, got dtype {array.dtype}")
+    if array.ndim != 2 or array.shape[1] != dim or array.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (k, {dim}) with k >= 1, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains non-finite values (nan or inf)")
+    return tf.constant(array, tf.float32)
+
+
+# -- flat views of weights ---------------------------------------------------------------
 class FlatView:
     """A flat float32 view of a list of variables (e.g. a Keras model's weights).
 
@@ -117,8 +240,9 @@ class FlatView:
         return tf.concat([tf.reshape(tf.cast(t, tf.float32), [-1]) for t in tensors], axis=0)
 
     def unflatten(self, flat) -> list[tf.Tensor]:
-        pieces = tf.split(flat, self.sizes)
-        return [tf.reshape(piece, shape) for piece, shape in zip(pieces, self.shapes)]
+        pieces = tf.split(flat, self.sizes, axis=-1)
+        lead = flat.shape[:-1]
+        return [tf.reshape(piece, [*lead, *shape]) for piece, shape in zip(pieces, self.shapes)]
 
     def assign(self, flat) -> None:
         flat = as_params(flat, self.dim, "flat")
@@ -126,27 +250,81 @@ class FlatView:
             variable.assign(tf.cast(value, variable.dtype))
 
 
-def compile_per_instance(fn, **options):
-    """``tf.function(fn)`` for a function that closes over one landscape's constants.
+# -- compiling hot loops -------------------------------------------------------------------
+_XLA = {"enabled": os.environ.get("LANDSCAPE_XLA", "0") == "1"}
 
-    Each landscape (and each random subspace) compiles its own graph on purpose: its
-    sizes and constants are baked in. TensorFlow counts traces by the Python code
-    object, so a sweep over many landscapes looks like accidental retracing and
-    logs a warning; that warning is switched off for these functions only.
+
+def use_xla(enabled: bool) -> None:
+    """Compile the library's loops with XLA (``jit_compile=True``) from now on, or not.
+
+    Every loop is written so that XLA can compile it (no host round trip, no NumPy,
+    no Python control flow on tensors). On this book's 2-core CPU XLA was slower for
+    its small models, so it is off by default; ``LANDSCAPE_XLA=1`` turns it on at start.
+    Functions already compiled keep their setting.
     """
-    compiled = tf.function(fn, **options)
-    compiled._omit_frequent_tracing_warning = True
-    return compiled
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be True or False, got {enabled!r}")
+    _XLA["enabled"] = enabled
 
 
+def xla_enabled() -> bool:
+    return _XLA["enabled"]
+
+
+class _DropRetracingNotice(logging.Filter):
+    """The library's compiled functions take the landscape (a Python object) as an
+    argument: TensorFlow traces once per landscape and keeps the traces in its own
+    weak-keyed cache. A sweep over many landscapes is then expected retracing, not
+    the accident TensorFlow's notice warns of; the notice (logged to stderr, which
+    the lessons treat as an error) is dropped for the library's functions only."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "landscape." in message)
+
+
+logging.getLogger("tensorflow").addFilter(_DropRetracingNotice())
+
+
+class Compiled:
+    """A function compiled by TensorFlow twice over: with and without XLA, chosen at
+    each call by :func:`use_xla`. Each keeps TensorFlow's own trace cache."""
+
+    def __init__(self, function, **options):
+        # Name the function after its module so the retracing filter recognises it.
+        function.__qualname__ = f"landscape.{function.__module__.rsplit('.', 1)[-1]}.{function.__name__}"
+        self.python_function = function
+        self._plain = tf.function(function, jit_compile=False, **options)
+        self._xla = tf.function(function, jit_compile=True, **options)
+
+    def __call__(self, *args, **kwargs):
+        return (self._xla if _XLA["enabled"] else self._plain)(*args, **kwargs)
+
+    def tracing_count(self) -> int:
+        """How many times TensorFlow traced the function (both variants)."""
+        return self._plain.experimental_get_tracing_count() + self._xla.experimental_get_tracing_count()
+
+
+def compiled(fn=None, **options):
+    """Decorator: compile a module-level function with the library's settings.
+
+    Its first argument should be the landscape (or other object) it works on:
+    TensorFlow then traces once per object (held weakly) and configuration, and
+    reuses the trace for every later call. ``options`` go to ``tf.function``.
+    """
+    if fn is not None:
+        return Compiled(fn, **options)
+    return lambda function: Compiled(function, **options)
+
+
+# -- seeding -------------------------------------------------------------------------------
 def set_seed(seed: int = 0) -> int:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow ops deterministic.
 
     One call at the top of a lesson makes every number it prints reproducible
-    (on the same machine and TensorFlow version).
+    on the same machine (other CPUs round differently in the last bits).
     """
-    seed = check_int(seed, "seed", minimum=0)
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     tf.keras.utils.set_random_seed(seed)

@@ -7,15 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import check_int
+from .core import check_fraction, check_int, check_seed
 
 __all__ = ["random_cosines", "gaussian_norms", "shell_volume_fraction", "line_distance_to_subspace"]
-
-
-def _check_fraction(value, name):
-    if not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
-    return float(value)
 
 
 def random_cosines(dim: int, num_pairs: int = 1000, seed: int = 0) -> np.ndarray:
@@ -25,7 +19,7 @@ def random_cosines(dim: int, num_pairs: int = 1000, seed: int = 0) -> np.ndarray
     """
     dim = check_int(dim, "dim", minimum=2)
     num_pairs = check_int(num_pairs, "num_pairs", minimum=1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     u = rng.standard_normal((num_pairs, dim))
     v = rng.standard_normal((num_pairs, dim))
     return np.sum(u * v, axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
@@ -38,16 +32,19 @@ def gaussian_norms(dim: int, num: int = 1000, seed: int = 0) -> np.ndarray:
     """
     dim = check_int(dim, "dim", minimum=1)
     num = check_int(num, "num", minimum=1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     return np.linalg.norm(rng.standard_normal((num, dim)), axis=1) / np.sqrt(dim)
 
 
 def shell_volume_fraction(dim, thickness: float) -> np.ndarray:
     """Fraction of a unit ball's volume within ``thickness`` of its surface: 1 - (1 - t)^dim."""
-    thickness = _check_fraction(thickness, "thickness")
-    dim = np.asarray(dim, dtype=float)
-    if np.any(dim < 1):
-        raise ValueError("dim must be >= 1")
+    thickness = check_fraction(thickness, "thickness")
+    try:
+        dim = np.asarray(dim, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"dim must be a number or an array of numbers, got {dim!r}") from None
+    if not np.all(np.isfinite(dim)) or np.any(dim < 1):
+        raise ValueError(f"dim must hold finite numbers >= 1, got {dim!r}")
     return 1.0 - (1.0 - thickness) ** dim
 
 
@@ -63,7 +60,7 @@ def line_distance_to_subspace(dim: int, n: int, num_lines: int = 1000, seed: int
     dim = check_int(dim, "dim", minimum=1)
     n = check_int(n, "n", minimum=0, maximum=dim - 1)
     num_lines = check_int(num_lines, "num_lines", minimum=1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     a = rng.standard_normal((num_lines, dim - n))
     b = rng.standard_normal((num_lines, dim - n))
     along = np.sum(a * b, axis=1, keepdims=True) / np.sum(b * b, axis=1, keepdims=True)

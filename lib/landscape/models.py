@@ -12,40 +12,44 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
-from .core import FlatView, as_params, check_int, compile_per_instance
+from .core import (FlatView, as_params, as_points, check_choice, check_int, check_int_sequence, check_number,
+                   check_seed, compiled)
 from .data import Dataset
 
-__all__ = ["ModelLandscape", "mlp", "simple_cnn"]
+__all__ = ["ModelLandscape", "mlp", "simple_cnn", "cnn1d", "SPLITS"]
+
+SPLITS = ("train", "test")
 
 
 def _regularizer(l2):
-    if not isinstance(l2, (int, float)) or l2 < 0:
-        raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
+    l2 = check_number(l2, "l2", minimum=0.0)
     return tf.keras.regularizers.L2(l2) if l2 > 0 else None
 
 
-def _check_dropout(dropout):
-    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+def _check_dropout(dropout) -> float:
+    return check_number(dropout, "dropout", minimum=0.0, maximum=1.0, high_open=True)
+
+
+def _initializer(seed, index):
+    return tf.keras.initializers.GlorotUniform(seed=seed * 1000 + index)
 
 
 def mlp(input_shape, num_classes: int = 10, widths=(64, 32), *, activation: str = "tanh",
         dropout: float = 0.0, l2: float = 0.0, seed: int = 0) -> tf.keras.Model:
-    """A fully connected network of any width and depth, returning logits."""
+    """A fully connected network of any width and depth, returning logits.
+    ``l2`` penalizes the kernels (not the biases), as Keras' kernel regularizer does."""
     num_classes = check_int(num_classes, "num_classes", minimum=2)
-    widths = [check_int(w, "widths[i]", minimum=1) for w in widths]
-    _check_dropout(dropout)
-    seed = check_int(seed, "seed", minimum=0)
+    widths = check_int_sequence(widths, "widths", minimum=1)
+    dropout = _check_dropout(dropout)
+    seed = check_seed(seed)
     layers = [tf.keras.Input(tuple(input_shape)), tf.keras.layers.Flatten()]
     for i, width in enumerate(widths):
-        layers.append(tf.keras.layers.Dense(
-            width, activation=activation, kernel_regularizer=_regularizer(l2),
-            kernel_initializer=tf.keras.initializers.GlorotUniform(seed=seed * 1000 + i)))
+        layers.append(tf.keras.layers.Dense(width, activation=activation, kernel_regularizer=_regularizer(l2),
+                                            kernel_initializer=_initializer(seed, i)))
         if dropout:
             layers.append(tf.keras.layers.Dropout(dropout, seed=seed * 1000 + i))
-    layers.append(tf.keras.layers.Dense(
-        num_classes, kernel_regularizer=_regularizer(l2),
-        kernel_initializer=tf.keras.initializers.GlorotUniform(seed=seed * 1000 + len(widths))))
+    layers.append(tf.keras.layers.Dense(num_classes, kernel_regularizer=_regularizer(l2),
+                                        kernel_initializer=_initializer(seed, len(widths))))
     return tf.keras.Sequential(layers, name="mlp")
 
 
@@ -54,22 +58,78 @@ def simple_cnn(input_shape, num_classes: int = 10, channels=(16, 32, 32), *, act
     """The paper's SimpleCNN: 3x3 convolutions each followed by 2x2 max pooling
     (16, 32, 32 channels, tanh), then a dense layer to the logits."""
     num_classes = check_int(num_classes, "num_classes", minimum=2)
-    channels = [check_int(c, "channels[i]", minimum=1) for c in channels]
-    _check_dropout(dropout)
-    seed = check_int(seed, "seed", minimum=0)
+    channels = check_int_sequence(channels, "channels", minimum=1)
+    dropout = _check_dropout(dropout)
+    seed = check_seed(seed)
     layers = [tf.keras.Input(tuple(input_shape))]
     for i, width in enumerate(channels):
-        layers.append(tf.keras.layers.Conv2D(
-            width, 3, padding="same", activation=activation, kernel_regularizer=_regularizer(l2),
-            kernel_initializer=tf.keras.initializers.GlorotUniform(seed=seed * 1000 + i)))
+        layers.append(tf.keras.layers.Conv2D(width, 3, padding="same", activation=activation,
+                                             kernel_regularizer=_regularizer(l2),
+                                             kernel_initializer=_initializer(seed, i)))
         layers.append(tf.keras.layers.MaxPooling2D(2, padding="same"))
     layers.append(tf.keras.layers.Flatten())
     if dropout:
         layers.append(tf.keras.layers.Dropout(dropout, seed=seed))
-    layers.append(tf.keras.layers.Dense(
-        num_classes, kernel_regularizer=_regularizer(l2),
-        kernel_initializer=tf.keras.initializers.GlorotUniform(seed=seed * 1000 + len(channels))))
+    layers.append(tf.keras.layers.Dense(num_classes, kernel_regularizer=_regularizer(l2),
+                                        kernel_initializer=_initializer(seed, len(channels))))
     return tf.keras.Sequential(layers, name="simple_cnn")
+
+
+def cnn1d(input_shape, num_classes: int = 10, channels=(32, 32, 32), *, kernel_size: int = 5, strides: int = 2,
+          activation: str = "leaky_relu", l2: float = 0.0, seed: int = 0) -> tf.keras.Model:
+    """A small 1-D CNN for signals such as MNIST-1D: strided convolutions, then a dense
+    layer to the logits (no batch normalization)."""
+    num_classes = check_int(num_classes, "num_classes", minimum=2)
+    channels = check_int_sequence(channels, "channels", minimum=1)
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+    strides = check_int(strides, "strides", minimum=1)
+    seed = check_seed(seed)
+    layers = [tf.keras.Input(tuple(input_shape))]
+    for i, width in enumerate(channels):
+        layers.append(tf.keras.layers.Conv1D(width, kernel_size, strides=strides, padding="same",
+                                             activation=activation, kernel_regularizer=_regularizer(l2),
+                                             kernel_initializer=_initializer(seed, i)))
+    layers.append(tf.keras.layers.Flatten())
+    layers.append(tf.keras.layers.Dense(num_classes, kernel_regularizer=_regularizer(l2),
+                                        kernel_initializer=_initializer(seed, len(channels))))
+    return tf.keras.Sequential(layers, name="cnn1d")
+
+
+def _check_inputs(x, name: str, input_shape) -> np.ndarray:
+    try:
+        x = np.asarray(x)
+    except ValueError as error:
+        raise ValueError(f"{name} must be an array of inputs: {error}") from None
+    if x.dtype == object or not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"{name} must be a numeric array, got dtype {x.dtype}")
+    x = x.astype(np.float32)
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"{name} must be a non-empty batch of inputs (N, ...), got shape {x.shape}")
+    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"{name} must hold inputs of the model's shape {tuple(input_shape)}, got {tuple(x.shape[1:])}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains non-finite values (nan or inf)")
+    return x
+
+
+def _check_labels(y, name: str, count: int, num_classes: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == num_classes and y.shape[1] > 1:
+        raise ValueError(f"{name} looks one-hot encoded (shape {y.shape}); give integer class labels "
+                         f"(y.argmax(axis=1))")
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        if y.ndim == 1 and np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise ValueError(f"{name} must be a 1-D array of integer class labels, got shape {y.shape}, "
+                             f"dtype {y.dtype}")
+    if len(y) != count:
+        raise ValueError(f"{name} must hold one label per input: {count} inputs, {len(y)} labels")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"{name} must hold labels in [0, {num_classes - 1}] (the model has {num_classes} "
+                         f"outputs), got labels from {y.min()} to {y.max()}")
+    return y.astype(np.int32)
 
 
 class ModelLandscape:
@@ -101,10 +161,15 @@ class ModelLandscape:
             self.dataset = None
         else:
             raise TypeError("data must be a landscape.data.Dataset or a tuple (x_train, y_train)")
-        x = np.asarray(x, dtype=np.float32)
-        y = np.asarray(y)
-        if len(x) != len(y) or len(x) == 0:
-            raise ValueError(f"data must hold as many labels as inputs (> 0); got {len(x)} and {len(y)}")
+        input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
+        num_classes = int(model.outputs[0].shape[-1]) if model.outputs else None
+        x = _check_inputs(x, "data's inputs", input_shape)
+        if loss_fn is None and num_classes is not None:
+            y = _check_labels(y, "data's labels", len(x), num_classes)
+        else:
+            y = np.asarray(y)
+            if len(y) != len(x):
+                raise ValueError(f"data must hold one label per input: {len(x)} inputs, {len(y)} labels")
         self.model = model
         self.view = FlatView(model.trainable_variables)
         self.dim = self.view.dim
@@ -112,18 +177,25 @@ class ModelLandscape:
         self.batch_size = self.num_examples if batch_size is None else check_int(
             batch_size, "batch_size", minimum=1, maximum=self.num_examples)
         self.eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
-        self.seed = check_int(seed, "seed", minimum=0)
-        self.include_regularization = bool(include_regularization)
-        self.loss_fn = loss_fn or tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self.seed = check_seed(seed)
+        if not isinstance(include_regularization, bool):
+            raise TypeError(f"include_regularization must be True or False, got {include_regularization!r}")
+        self.include_regularization = include_regularization
+        self.keras_loss = loss_fn or tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.x_train = tf.constant(x)
         self.y_train = tf.constant(y)
         self._non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
-        self._loss_and_grad_fn = compile_per_instance(self._full_loss_and_grad, reduce_retracing=True)
-        self._loss_fn = compile_per_instance(self._full_loss, reduce_retracing=True)
-        self._logits_fn = compile_per_instance(self._logits, reduce_retracing=True)
 
     def __repr__(self) -> str:
         return f"ModelLandscape({self.model.name}, dim={self.dim}, examples={self.num_examples})"
+
+    def with_examples(self, count: int) -> "ModelLandscape":
+        """The same model on the first ``count`` training examples (e.g. for a Hessian
+        that is too costly on the whole set). Full batch; no test split."""
+        count = check_int(count, "count", minimum=1, maximum=self.num_examples)
+        return ModelLandscape(self.model, (self.x_train[:count].numpy(), self.y_train[:count].numpy()),
+                              loss_fn=self.keras_loss, include_regularization=self.include_regularization,
+                              eval_batch_size=self.eval_batch_size, seed=self.seed)
 
     # -- the protocol -------------------------------------------------------------
     @property
@@ -135,44 +207,48 @@ class ModelLandscape:
         """Write a flat vector into the model's weights (e.g. to save the model)."""
         self.view.assign(params)
 
-    def _batch_loss(self, params, x, y, training):
+    def _logits(self, params, x, training=False):
+        logits, _ = self.model.stateless_call(self.view.unflatten(params), self._non_trainable, x, training=training)
+        return logits
+
+    def batch_objective(self, params, x, y, training):
+        """Graph code: the training objective on one batch (data loss plus the model's
+        regularization losses of the weights in ``params``, not of the stored ones)."""
         weights = self.view.unflatten(params)
         if self.include_regularization and self.model.losses:
-            # Regularization losses of the weights in ``params``, not of the stored ones.
             logits, _, extra = self.model.stateless_call(
                 weights, self._non_trainable, x, training=training, return_losses=True)
-            return self.loss_fn(y, logits) + tf.add_n(extra)
+            return self.keras_loss(y, logits) + tf.add_n(extra)
         logits, _ = self.model.stateless_call(weights, self._non_trainable, x, training=training)
-        return self.loss_fn(y, logits)
+        return self.keras_loss(y, logits)
 
-    def _chunks(self):
-        size = self.eval_batch_size
-        return [(start, min(start + size, self.num_examples)) for start in range(0, self.num_examples, size)]
-
-    def _full_loss(self, params):
+    def loss_graph(self, params):
+        """Graph code: the mean training objective over all examples (dropout off)."""
         total = 0.0
-        for start, stop in self._chunks():
-            weight = (stop - start) / self.num_examples
-            total += weight * self._batch_loss(
+        for start in range(0, self.num_examples, self.eval_batch_size):
+            stop = min(start + self.eval_batch_size, self.num_examples)
+            total += (stop - start) / self.num_examples * self.batch_objective(
                 params, self.x_train[start:stop], self.y_train[start:stop], False)
         return total
 
-    def _full_loss_and_grad(self, params):
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss = self._full_loss(params)
-        return loss, tape.gradient(loss, params)
-
     def loss(self, params) -> tf.Tensor:
         """Mean training loss over the whole training set (dropout off)."""
-        return self._loss_fn(as_params(params, self.dim))
+        return _loss(self, as_params(params, self.dim))
 
     def loss_and_grad(self, params):
-        return self._loss_and_grad_fn(as_params(params, self.dim))
+        return _loss_and_grad(self, as_params(params, self.dim))
+
+    def batch_loss(self, points) -> tf.Tensor:
+        """Graph code: the full training loss at each row of a (k, dim) tensor."""
+        return tf.map_fn(self.loss_graph, points, fn_output_signature=tf.float32)
+
+    def losses(self, points) -> np.ndarray:
+        """Full training loss at every row of a (k, dim) array, in one computation."""
+        return _batch_loss(self, as_points(points, self.dim)).numpy()
 
     def minibatch_loss_and_grad(self, params, step):
-        """Loss and gradient on minibatch number ``step`` (reshuffled every epoch,
-        seeded, so a run is reproducible). Dropout is on while training."""
+        """Graph code: loss and gradient on minibatch number ``step`` (reshuffled every
+        epoch, seeded, so a run is reproducible). Dropout is on while training."""
         if self.batch_size == self.num_examples:
             x, y = self.x_train, self.y_train
         else:
@@ -185,7 +261,7 @@ class ModelLandscape:
             x, y = tf.gather(self.x_train, index), tf.gather(self.y_train, index)
         with tf.GradientTape() as tape:
             tape.watch(params)
-            loss = self._batch_loss(params, x, y, True)
+            loss = self.batch_objective(params, x, y, True)
         return loss, tape.gradient(loss, params)
 
     def initial_params(self, seed: int = 0) -> tf.Tensor:
@@ -194,7 +270,7 @@ class ModelLandscape:
         The model is cloned with every initializer given a seed derived from
         ``seed``; the model itself is untouched.
         """
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed)
 
         def reseeded(layer):
             config = layer.get_config()
@@ -209,27 +285,64 @@ class ModelLandscape:
             clone.build(self.model.inputs[0].shape if self.model.inputs else None)
         return FlatView(clone.trainable_variables).flatten()
 
-    # -- predictions ----------------------------------------------------------------
-    def _logits(self, params, x):
-        logits, _ = self.model.stateless_call(self.view.unflatten(params), self._non_trainable, x, training=False)
-        return logits
+    # -- predictions (the Classifier capability) ------------------------------------
+    def _inputs(self, x):
+        if x is None:
+            return self.x_train
+        input_shape = tuple(self.model.inputs[0].shape[1:]) if self.model.inputs else None
+        return tf.constant(_check_inputs(x, "x", input_shape))
+
+    def split(self, split: str):
+        """The inputs and labels of ``split`` ("train" or "test")."""
+        check_choice(split, "split", SPLITS)
+        if split == "train":
+            return self.x_train, self.y_train.numpy()
+        if self.dataset is None:
+            raise ValueError("split='test' needs a landscape built from a Dataset (this one has bare arrays)")
+        return tf.constant(self.dataset.x_test), np.asarray(self.dataset.y_test)
+
+    def logits(self, params, x=None) -> np.ndarray:
+        """The network's outputs for ``x`` (default: the training inputs), in chunks."""
+        params = as_params(params, self.dim)
+        x = self._inputs(x)
+        return np.concatenate([_logits(self, params, x[start:start + self.eval_batch_size]).numpy()
+                               for start in range(0, len(x), self.eval_batch_size)])
+
+    def probabilities(self, params, x=None) -> np.ndarray:
+        """Predicted class probabilities (softmax of the logits)."""
+        logits = self.logits(params, x).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
 
     def predict(self, params, x=None) -> np.ndarray:
         """Predicted labels for ``x`` (default: the training inputs)."""
-        params = as_params(params, self.dim)
-        x = self.x_train if x is None else tf.constant(np.asarray(x, dtype=np.float32))
-        labels = [tf.argmax(self._logits_fn(params, x[start:start + self.eval_batch_size]), axis=-1)
-                  for start in range(0, len(x), self.eval_batch_size)]
-        return tf.concat(labels, axis=0).numpy().astype(np.int32)
+        return self.logits(params, x).argmax(axis=1).astype(np.int32)
 
     def accuracy(self, params, split: str = "train") -> float:
         """Classification accuracy on the training or the test split."""
-        if split == "train":
-            x, y = self.x_train, self.y_train.numpy()
-        elif split == "test":
-            if self.dataset is None:
-                raise ValueError("split='test' needs a landscape built from a Dataset")
-            x, y = self.dataset.x_test, self.dataset.y_test
-        else:
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        return float(np.mean(self.predict(params, x) == np.asarray(y)))
+        x, y = self.split(split)
+        return float(np.mean(self.predict(params, x) == y))
+
+
+@compiled
+def _loss(landscape, params):
+    return landscape.loss_graph(params)
+
+
+@compiled
+def _loss_and_grad(landscape, params):
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        loss = landscape.loss_graph(params)
+    return loss, tape.gradient(loss, params)
+
+
+@compiled(reduce_retracing=True)
+def _batch_loss(landscape, points):
+    return landscape.batch_loss(points)
+
+
+@compiled(reduce_retracing=True)
+def _logits(landscape, params, x):
+    return landscape._logits(params, x)

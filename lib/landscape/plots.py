@@ -24,11 +24,13 @@ def loss_surface_2d(ax, landscape, extent: float = 2.0, num: int = 201, levels: 
     return ax
 
 
-def wedges_3d(ax, n: int, extent: float = 2.0, width: float = 0.12, alpha: float = 0.15):
+def wedges_3d(ax, n: int, extent: float = 2.0, width: float = 0.12, alpha: float = 0.08):
     """The axis-aligned n-wedges of R^3 (n = 1: three rods; n = 2: three slabs),
-    drawn with a small width so they are visible."""
+    drawn faintly with a small width, behind whatever is drawn on ``ax`` afterwards."""
     if n not in (1, 2):
         raise ValueError(f"n must be 1 or 2 in three dimensions, got {n!r}")
+    # Draw in the order of zorder, not by depth: paths plotted later stay visible in front.
+    ax.computed_zorder = False
     for long_axes in itertools.combinations(range(3), n):
         lows = [-extent if axis in long_axes else -width for axis in range(3)]
         highs = [extent if axis in long_axes else width for axis in range(3)]
@@ -55,7 +57,8 @@ def _box(ax, lows, highs, alpha):
             centre = face[:, others].mean(axis=0)
             angle = np.arctan2(face[:, others[1]] - centre[1], face[:, others[0]] - centre[0])
             faces.append(face[np.argsort(angle)])
-    ax.add_collection3d(Poly3DCollection(faces, facecolor="tab:blue", edgecolor="none", alpha=alpha))
+    ax.add_collection3d(Poly3DCollection(faces, facecolor="tab:blue", edgecolor="tab:blue", linewidth=0.2,
+                                         alpha=alpha, zorder=0))
 
 
 def trajectory(ax, points, label=None, color=None, marker_end="o", **kwargs):
@@ -69,16 +72,29 @@ def trajectory(ax, points, label=None, color=None, marker_end="o", **kwargs):
     return ax
 
 
-def path_profiles(ax, profiles: dict, log: bool = False):
-    """Loss against position along each path; ``profiles`` maps labels to PathProfile."""
+def path_profiles(ax, profiles: dict, log: bool = False, legend_outside: bool = False, **style):
+    """Loss against position along each path; ``profiles`` maps labels to PathProfile.
+    On a log axis a zero loss cannot be drawn: such points are marked at the bottom."""
     for label, profile in profiles.items():
-        ax.plot(profile.t, profile.loss, label=label)
+        (line,) = ax.plot(profile.t, profile.loss, label=label, **style)
+        if log and np.any(profile.loss <= 0):
+            zero = profile.loss <= 0
+            ax.plot(profile.t[zero], np.full(zero.sum(), _log_floor(profiles)), "v", ms=3,
+                    color=line.get_color())
     ax.set_xlabel("position along the path $t$")
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")
-    ax.legend()
+    if legend_outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    else:
+        ax.legend()
     return ax
+
+
+def _log_floor(profiles):
+    positive = np.concatenate([p.loss[p.loss > 0] for p in profiles.values()] or [np.ones(1)])
+    return float(positive.min()) / 3 if positive.size else 1e-6
 
 
 def similarity_matrix(ax, matrix, title=None):

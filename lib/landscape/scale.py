@@ -1,95 +1,160 @@
 """The two scales every lesson reads: ``quick`` (CPU, seconds; CI and the rendered
-book) and ``paper`` (the paper's settings, for a GPU).
+book) and ``paper`` (the paper's settings, for a GPU), one section per chapter.
 
 Choose with ``LANDSCAPE_SCALE=paper`` in the environment or ``get_scale("paper")``
-in a lesson's parameter cell.
+in a lesson's parameter cell. ``paper-dry-run`` is the ``paper`` scale with every
+amount of *work* (steps, examples, eigenvalues) cut to a few and claims not
+asserted: the tests execute every lesson with it, so the code paths only the
+``paper`` scale uses run before a reader pays for a GPU.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
-__all__ = ["Scale", "SCALES", "get_scale"]
+from .core import check_choice
+
+__all__ = ["Scale", "SCALES", "SCALE_NAMES", "DRY_RUN", "get_scale", "is_dry_run"]
+
+DRY_RUN = "paper-dry-run"
+
+
+def work(dry_run_value):
+    """A field that measures an amount of work; the dry run caps it at ``dry_run_value``."""
+    return field(metadata={"dry_run": dry_run_value})
+
+
+@dataclass(frozen=True)
+class Toy:
+    """Chapter 2: optima of the toy landscape."""
+
+    dim: int                # D
+    n: int                  # long directions per wedge; D - n short ones
+    steps: int = work(5)    # Adam steps per optimum
+    learning_rate: float
+    num_pairs: int = work(2)  # independent pairs of optima in pairwise claims
+
+
+@dataclass(frozen=True)
+class Network:
+    """The real network of chapters 2 and 4."""
+
+    dataset: str
+    model: str                  # "mlp" or "simple_cnn"
+    mlp_widths: tuple
+    train_steps: int = work(5)
+    batch_size: int | None  # None: full batch
+    learning_rate: float  # Adam, constant (the paper's setting)
+    max_train: int | None = work(256)  # subset of the training set (None: all)
+    max_test: int | None = work(128)
+
+
+@dataclass(frozen=True)
+class Subspaces:
+    """Chapter 3: training in random affine subspaces."""
+
+    toy_pairs: tuple        # (D, n) pairs of the limiting-dimension sweep
+    toy_steps: int = work(5)
+    toy_seeds: int = work(2)
+    fc_dataset: str  # dataset of the fully connected network (Li et al. use MNIST)
+    fc_widths: tuple
+    cnn_channels: tuple
+    cnn_batch_size: int | None
+    dims: tuple  # d values tried on real networks
+    seeds: int = work(2)
+    steps: int = work(5)
+    learning_rate: float
+    kind: str  # projection of the real-network sweeps ("dense" is fastest for small D)
+    radius_seeds: int = work(1)
+    max_train: int | None = work(256)
+
+
+@dataclass(frozen=True)
+class Tunnels:
+    """Chapter 4: tunnels and curves between optima."""
+
+    toy: tuple              # (D, n) of the toy landscape
+    segments: tuple         # segment counts of the hyperplane tunnel
+    toy_steps: int = work(5)     # Adam steps per hyperplane point on the toy
+    refine: int = work(2)        # refinements (insertions at the highest point) of a 2-segment tunnel
+    curve_bends: int  # bends of the many-bend polychain and Bezier curve
+    curve_toy_steps: int = work(5)
+    mlp_widths: tuple  # the real network when model == "mlp" (small: its Hessian is formed exactly)
+    steps: int = work(5)         # Adam steps per hyperplane point on the real network
+    curve_steps: int = work(5)
+    l2: float  # L2 coefficient of the regularized network
+    hessian_k: int = work(8)     # eigenvalues computed by Lanczos when the Hessian is too large to form
+    hessian_examples: int | None = work(64)  # training examples the Hessian is computed on (None: all)
+    pairs: int = work(1)         # pairs of optima the headline numbers are repeated on
 
 
 @dataclass(frozen=True)
 class Scale:
-    """Sizes of the experiments. Lessons read these instead of typing numbers."""
+    """Sizes of the experiments, one section per chapter. Lessons read these instead of typing numbers."""
 
     name: str
-    # toy landscape
-    toy_dim: int            # D
-    toy_n: int              # long directions per wedge; D - n short ones
-    toy_steps: int          # optimization steps per toy optimum
-    toy_learning_rate: float
-    num_pairs: int          # independent pairs of optima in pairwise claims
-    # real networks
-    dataset: str
-    model: str              # "mlp" or "simple_cnn"
-    mlp_widths: tuple
-    train_steps: int
-    batch_size: int | None  # None: full batch
-    learning_rate: float    # Adam, constant (the paper's setting)
-    max_train: int | None   # subset of the training set (None: all)
-    # random subspaces (Chapter 3)
-    toy_pairs: tuple        # (D, n) pairs of the limiting-dimension sweep
-    fc_dataset: str         # dataset of the fully connected network (Li et al. use MNIST)
-    cnn_channels: tuple     # channels of the small CNN
-    cnn_batch_size: int | None
-    subspace_dims: tuple    # d values tried on real networks
-    subspace_seeds: int
-    subspace_steps: int
-    subspace_learning_rate: float
-    subspace_kind: str      # projection of the real-network sweeps ("dense" is fastest for small D)
-    # tunnels between optima (Chapter 4)
-    tunnel_toy: tuple       # (D, n) of the toy landscape
-    tunnel_segments: tuple  # segment counts of the hyperplane tunnel
-    tunnel_toy_steps: int   # Adam steps per hyperplane point on the toy
-    tunnel_refine: int      # refinements (insertions at the highest point) of a 2-segment tunnel
-    curve_bends: int        # bends of the many-bend polychain and Bezier curve
-    curve_toy_steps: int
-    tunnel_mlp_widths: tuple  # the real network when model == "mlp" (small: its Hessian is formed exactly)
-    tunnel_steps: int       # Adam steps per hyperplane point on the real network
-    curve_steps: int
-    tunnel_l2: float        # L2 coefficient of the regularized network (true minima, equal loss along the tunnel)
-    hessian_k: int          # eigenvalues computed by Lanczos when the Hessian is too large to form
+    toy: Toy
+    network: Network
+    subspaces: Subspaces
+    tunnels: Tunnels
 
-    def with_(self, **changes) -> "Scale":
-        """A copy with some fields changed (e.g. ``scale.with_(toy_dim=100)``)."""
-        return replace(self, **changes)
+    def dry_run(self) -> "Scale":
+        """This scale with every amount of work capped at its dry-run value."""
+        sections = {}
+        for section in dataclasses.fields(self):
+            value = getattr(self, section.name)
+            if dataclasses.is_dataclass(value):
+                changes = {}
+                for item in dataclasses.fields(value):
+                    cap = item.metadata.get("dry_run")
+                    if cap is not None:
+                        current = getattr(value, item.name)
+                        changes[item.name] = cap if current is None else min(current, cap)
+                sections[section.name] = dataclasses.replace(value, **changes)
+        return dataclasses.replace(self, name=DRY_RUN, **sections)
 
 
 SCALES = {
     "quick": Scale(
-        name="quick", toy_dim=500, toy_n=450, toy_steps=1500, toy_learning_rate=1e-3, num_pairs=20,
-        dataset="digits", model="mlp", mlp_widths=(64, 32), train_steps=1500, batch_size=None,
-        learning_rate=1e-2, max_train=None,
-        toy_pairs=((400, 300), (600, 450), (800, 600)), fc_dataset="digits", cnn_channels=(8, 16, 16),
-        cnn_batch_size=128, subspace_dims=(25, 50, 100, 200, 400), subspace_seeds=2, subspace_steps=400,
-        subspace_learning_rate=0.1, subspace_kind="dense",
-        tunnel_toy=(200, 180), tunnel_segments=(2, 8, 32), tunnel_toy_steps=300, tunnel_refine=60, curve_bends=8,
-        curve_toy_steps=6000, tunnel_mlp_widths=(32,), tunnel_steps=500, curve_steps=2000, tunnel_l2=1e-4,
-        hessian_k=1000,
+        name="quick",
+        toy=Toy(dim=500, n=450, steps=1500, learning_rate=1e-3, num_pairs=20),
+        network=Network(dataset="digits", model="mlp", mlp_widths=(64, 32), train_steps=1500, batch_size=None,
+                        learning_rate=1e-2, max_train=None, max_test=None),
+        subspaces=Subspaces(toy_pairs=((400, 300), (600, 450), (800, 600)), toy_steps=1500, toy_seeds=5,
+                            fc_dataset="digits", fc_widths=(64, 32), cnn_channels=(8, 16, 16), cnn_batch_size=128,
+                            dims=(25, 50, 100, 200, 300, 400, 600, 800), seeds=3, steps=400, learning_rate=0.1,
+                            kind="dense", radius_seeds=3, max_train=None),
+        tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=60, curve_bends=8,
+                        curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
+                        hessian_k=1000, hessian_examples=None, pairs=3),
     ),
     "paper": Scale(
-        name="paper", toy_dim=10_000, toy_n=9_000, toy_steps=5000, toy_learning_rate=1e-3, num_pairs=20,
-        dataset="cifar10", model="simple_cnn", mlp_widths=(200, 200), train_steps=20_000, batch_size=128,
-        learning_rate=1e-3, max_train=None,
-        toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), fc_dataset="mnist", cnn_channels=(16, 32, 32),
-        cnn_batch_size=128, subspace_dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000),
-        subspace_seeds=3, subspace_steps=10_000, subspace_learning_rate=1e-2, subspace_kind="fastfood",
-        tunnel_toy=(2000, 1800), tunnel_segments=(2, 8, 32), tunnel_toy_steps=1000, tunnel_refine=200,
-        curve_bends=8, curve_toy_steps=10_000, tunnel_mlp_widths=(200, 200), tunnel_steps=2000, curve_steps=10_000,
-        tunnel_l2=1e-4, hessian_k=1000,
+        name="paper",
+        toy=Toy(dim=10_000, n=9_000, steps=5000, learning_rate=1e-3, num_pairs=20),
+        network=Network(dataset="cifar10", model="simple_cnn", mlp_widths=(200, 200), train_steps=20_000,
+                        batch_size=128, learning_rate=1e-3, max_train=None, max_test=None),
+        subspaces=Subspaces(toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), toy_steps=5000, toy_seeds=5,
+                            fc_dataset="mnist", fc_widths=(200, 200), cnn_channels=(16, 32, 32), cnn_batch_size=128,
+                            dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000, 4000, 6000),
+                            seeds=3, steps=10_000, learning_rate=1e-2, kind="fastfood", radius_seeds=3,
+                            max_train=None),
+        tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
+                        curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
+                        hessian_k=1000, hessian_examples=2048, pairs=3),
     ),
 }
+SCALE_NAMES = (*SCALES, DRY_RUN)
 
 
 def get_scale(name: str | None = None) -> Scale:
-    """The preset called ``name``; default: ``$LANDSCAPE_SCALE`` or "quick"."""
-    if name is None:
-        name = os.environ.get("LANDSCAPE_SCALE", "quick")
-    if name not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(map(repr, SCALES))}; got {name!r}"
-                         " (set by the argument or LANDSCAPE_SCALE)")
-    return SCALES[name]
+    """The preset called ``name``; default (None or ""): ``$LANDSCAPE_SCALE``, or "quick" if unset or empty."""
+    if name is None or name == "":
+        name = os.environ.get("LANDSCAPE_SCALE") or "quick"
+    check_choice(name, "scale (the argument or LANDSCAPE_SCALE)", SCALE_NAMES)
+    return SCALES["paper"].dry_run() if name == DRY_RUN else SCALES[name]
+
+
+def is_dry_run() -> bool:
+    """Whether lessons run at ``paper-dry-run`` (set by ``LANDSCAPE_SCALE``): claims are then not asserted."""
+    return os.environ.get("LANDSCAPE_SCALE") == DRY_RUN

@@ -1,40 +1,46 @@
 """Random affine subspaces ``P = origin + theta M`` and training inside them.
 
-Three ways to draw ``M`` (d x D), behind one interface (after Li et al. 2018):
+Three ways to draw ``M`` (d x D), one class each behind one small interface
+(after Li et al. 2018):
 
-- ``"dense"``: i.i.d. Gaussian rows normalized to unit length. Memory 4 d D bytes.
-- ``"sparse"``: each row has about sqrt(D) non-zero entries +-1/sqrt(k) (a sparse
-  random projection); memory ~ 8 d sqrt(D) bytes.
-- ``"fastfood"``: ``M`` is never stored. ``theta`` is zero-padded to a power of
-  two L >= D and mapped by S H G Pi H B (H a Walsh-Hadamard transform, B random
-  signs, Pi a permutation, G Gaussian scales), then cut to D entries: O(D)
-  memory, O(D log D) time.
+- :class:`DenseProjection`: i.i.d. Gaussian rows normalized to unit length. Memory 4 d D bytes.
+- :class:`SparseProjection`: each row has about sqrt(D) non-zero entries +-1/sqrt(k)
+  (a sparse random projection); memory ~ 12 d sqrt(D) bytes.
+- :class:`FastfoodProjection`: ``M`` is never stored. ``theta`` is zero-padded to a
+  power of two L >= D and mapped by S H G Pi H B (H a Walsh-Hadamard transform, B
+  random signs, Pi a permutation, G Gaussian scales), then cut to D entries
+  (Le, Sarlos and Smola 2013): O(D) memory, O(D log D) time.
 
-A :class:`SubspaceLandscape` is itself a landscape over ``theta``, so the same
-``train.minimize`` trains in the subspace.
+A projection is a few random tensors (its ``state``) and a graph function of them,
+``offset(state, theta)``. :class:`SubspaceLandscape` keeps the state in variables,
+so one object (and one compiled training loop) serves every subspace of a sweep:
+:func:`intrinsic_dimension` pays for tracing once, not once per (d, seed).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_int, check_positive
+from .core import (Classifier, as_params, check_choice, check_int, check_positive, check_seed, check_int_sequence)
 from .train import minimize
 
-__all__ = ["KINDS", "RandomSubspace", "SubspaceLandscape", "SubspaceResult", "train_in_subspace",
-           "IntrinsicDimensionResult", "intrinsic_dimension", "DEFAULT_MEMORY_BUDGET"]
+__all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
+           "SubspaceLandscape", "SubspaceResult", "train_in_subspace", "IntrinsicDimensionResult",
+           "intrinsic_dimension", "DEFAULT_MEMORY_BUDGET", "MAX_DIM"]
 
-KINDS = ("dense", "sparse", "fastfood")
 DEFAULT_MEMORY_BUDGET = 2**30  # 1 GiB
+MAX_DIM = 2**28  # one float32 vector of this length is 1 GiB
 
 
 def _next_power_of_two(value: int) -> int:
     return 1 << (value - 1).bit_length()
 
 
+@functools.lru_cache(maxsize=None)
 def _hadamard_matrix(size: int) -> np.ndarray:
     """The Sylvester Hadamard matrix of a power-of-two size (entries +-1)."""
     matrix = np.ones((1, 1), np.float32)
@@ -51,107 +57,150 @@ def _hadamard_factors(length: int, largest: int = 128) -> list:
     return [tf.constant(_hadamard_matrix(2**b)) for b in sizes if b > 0]
 
 
-def _walsh_hadamard(x, factors):
-    """Unnormalized Walsh-Hadamard transform of a power-of-two-length vector.
+def _walsh_hadamard(x, factors, length):
+    """Unnormalized Walsh-Hadamard transform of a vector of power-of-two ``length``.
 
     H_L is the Kronecker product of the small ``factors``: apply each one to the
     leading axis of the vector seen as a tensor, then rotate that axis to the end.
     A few small matrix products (O(L log L) work) are far faster than log2(L)
     butterfly passes of elementwise ops.
     """
-    length = x.shape[-1]
     for factor in factors:
         size = factor.shape[0]
         x = tf.transpose(tf.matmul(factor, tf.reshape(x, [size, length // size])))
     return tf.reshape(x, [length])
 
 
+@tf.custom_gradient
+def _permute(values, permutation, inverse):
+    # The gradient of a permutation is the inverse permutation: a gather, much
+    # cheaper than the scatter-add TensorFlow would otherwise use.
+    def grad(upstream):
+        return tf.gather(upstream, inverse), None, None
+
+    return tf.gather(values, permutation), grad
+
+
+class DenseProjection:
+    """Unit-length Gaussian rows, stored: the plainest projection."""
+
+    kind = "dense"
+
+    @staticmethod
+    def memory_bytes(dim: int, d: int) -> int:
+        return 4 * d * dim
+
+    def __init__(self, dim: int, d: int, rng: np.random.Generator):
+        rows = rng.standard_normal((d, dim), dtype=np.float32)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        self.state = {"matrix": tf.constant(rows)}
+
+    @staticmethod
+    def offset(state, theta, dim):
+        return tf.linalg.matvec(state["matrix"], theta, transpose_a=True)
+
+
+class SparseProjection:
+    """About sqrt(D) entries +-1/sqrt(k) per row, stored as (row, column, value) triples."""
+
+    kind = "sparse"
+
+    @staticmethod
+    def per_row(dim: int) -> int:
+        return max(1, int(round(math.sqrt(dim))))
+
+    @classmethod
+    def memory_bytes(cls, dim: int, d: int) -> int:
+        return 12 * d * cls.per_row(dim)  # two int32 indices and a float32 per entry
+
+    def __init__(self, dim: int, d: int, rng: np.random.Generator):
+        per_row = self.per_row(dim)
+        columns = rng.integers(0, dim, size=(d, per_row)).astype(np.int32)
+        signs = rng.choice(np.array([-1.0, 1.0], np.float32), size=(d, per_row))
+        self.state = {"rows": tf.constant(np.repeat(np.arange(d, dtype=np.int32), per_row)),
+                      "columns": tf.constant(columns.ravel()),
+                      "values": tf.constant(signs.ravel() / math.sqrt(per_row))}
+
+    @staticmethod
+    def offset(state, theta, dim):
+        # Sum theta_row * value into each column (repeated columns in a row add up, as
+        # a projection's entries should). A segment sum compiles under XLA; sparse ops do not.
+        contributions = tf.gather(theta, state["rows"]) * state["values"]
+        return tf.math.unsorted_segment_sum(contributions, state["columns"], dim)
+
+
+class FastfoodProjection:
+    """S H G Pi H B on a power-of-two padding: O(D) numbers, never the matrix."""
+
+    kind = "fastfood"
+
+    @staticmethod
+    def memory_bytes(dim: int, d: int) -> int:
+        return 20 * _next_power_of_two(dim)  # signs, permutation and its inverse, scales
+
+    def __init__(self, dim: int, d: int, rng: np.random.Generator):
+        padded = _next_power_of_two(dim)
+        permutation = rng.permutation(padded).astype(np.int32)
+        gaussian = rng.standard_normal(padded).astype(np.float32)
+        # Columns of the full L x L map have norm sqrt(L) ||g||; cut to D rows they keep
+        # a fraction D/L of it. Scale so every direction has unit length on average.
+        scale = 1.0 / (math.sqrt(padded) * np.linalg.norm(gaussian)) * math.sqrt(padded / dim)
+        self.state = {"signs": tf.constant(rng.choice(np.array([-1.0, 1.0], np.float32), size=padded)),
+                      "permutation": tf.constant(permutation),
+                      "inverse": tf.constant(np.argsort(permutation).astype(np.int32)),
+                      "gaussian": tf.constant(gaussian * np.float32(scale))}
+
+    @staticmethod
+    def offset(state, theta, dim):
+        padded = _next_power_of_two(dim)
+        factors = _hadamard_factors(padded)
+        x = tf.reshape(tf.pad(theta, [[0, padded - tf.shape(theta)[0]]]), [padded])
+        x = _walsh_hadamard(state["signs"] * x, factors, padded)
+        x = state["gaussian"] * _permute(x, state["permutation"], state["inverse"])
+        return _walsh_hadamard(x, factors, padded)[:dim]
+
+
+PROJECTIONS = {cls.kind: cls for cls in (DenseProjection, SparseProjection, FastfoodProjection)}
+KINDS = tuple(PROJECTIONS)
+
+
 class RandomSubspace:
     """The affine map ``theta -> origin + theta M`` from R^d into R^dim.
 
-    ``origin`` defaults to zeros. ``memory_budget`` (bytes) guards the dense and
-    sparse kinds: a projection that would need more fails before allocating.
+    ``kind`` names the projection (see ``PROJECTIONS``). ``origin`` defaults to
+    zeros. ``memory_budget`` (bytes) bounds the projection plus the origin: a
+    subspace that would need more fails before anything is allocated.
     """
 
     def __init__(self, dim: int, d: int, kind: str = "dense", origin=None, seed: int = 0,
                  memory_budget: float = DEFAULT_MEMORY_BUDGET):
-        self.dim = check_int(dim, "dim", minimum=1)
+        self.dim = check_int(dim, "dim", minimum=1, maximum=MAX_DIM)
         self.d = check_int(d, "d", minimum=1, maximum=self.dim)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}; got {kind!r}")
+        projection = PROJECTIONS[check_choice(kind, "kind", KINDS)]
         self.kind = kind
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         memory_budget = check_positive(memory_budget, "memory_budget")
-        self.origin = (tf.zeros([self.dim]) if origin is None else as_params(origin, self.dim, "origin"))
         self.memory_bytes = self.estimate_memory(self.dim, self.d, kind)
         if self.memory_bytes > memory_budget:
+            advice = ("use kind='fastfood' (O(dim) memory) or raise memory_budget" if kind != "fastfood"
+                      else "lower dim or raise memory_budget")
             raise MemoryError(
-                f"a {kind} projection with d={self.d}, dim={self.dim} needs about "
-                f"{self.memory_bytes / 2**30:.2f} GiB, over the budget of {memory_budget / 2**30:.2f} GiB; "
-                f"use kind='fastfood' (O(dim) memory) or raise memory_budget")
-        rng = np.random.default_rng(self.seed)
-        if kind == "dense":
-            rows = rng.standard_normal((self.d, self.dim), dtype=np.float32)
-            rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-            self._matrix = tf.constant(rows)
-        elif kind == "sparse":
-            per_row = self._sparse_per_row(self.dim)
-            columns = rng.integers(0, self.dim, size=(self.d, per_row))
-            signs = rng.choice(np.array([-1.0, 1.0], np.float32), size=(self.d, per_row))
-            indices = np.stack([np.repeat(np.arange(self.d), per_row), columns.ravel()], axis=1)
-            matrix = tf.sparse.SparseTensor(indices.astype(np.int64), signs.ravel() / math.sqrt(per_row),
-                                            [self.d, self.dim])
-            # Repeated column draws in a row are summed, as a projection should.
-            self._matrix = tf.sparse.reorder(matrix)
-        else:
-            self._padded = _next_power_of_two(self.dim)
-            self._factors = _hadamard_factors(self._padded)
-            self._signs = tf.constant(rng.choice(np.array([-1.0, 1.0], np.float32), size=self._padded))
-            permutation = rng.permutation(self._padded).astype(np.int32)
-            self._permutation = tf.constant(permutation)
-            self._inverse_permutation = tf.constant(np.argsort(permutation).astype(np.int32))
-            gaussian = rng.standard_normal(self._padded).astype(np.float32)
-            self._gaussian = tf.constant(gaussian)
-            # Columns of the full L x L map have norm sqrt(L) ||g||; cut to D rows they keep
-            # a fraction D/L of it. Scale so every direction has unit length on average.
-            self._scale = float(1.0 / (math.sqrt(self._padded) * np.linalg.norm(gaussian))
-                                * math.sqrt(self._padded / self.dim))
+                f"a {kind} subspace with d={self.d}, dim={self.dim} needs about {self.memory_bytes / 2**30:.2f} GiB "
+                f"(projection and origin), over memory_budget = {memory_budget / 2**30:.2f} GiB; {advice}")
+        self.origin = tf.zeros([self.dim]) if origin is None else as_params(origin, self.dim, "origin")
+        self.projection = projection(self.dim, self.d, np.random.default_rng(self.seed))
 
     @staticmethod
-    def _sparse_per_row(dim: int) -> int:
-        return max(1, int(round(math.sqrt(dim))))
-
-    @classmethod
-    def estimate_memory(cls, dim: int, d: int, kind: str) -> int:
-        """Bytes the projection itself needs."""
-        if kind == "dense":
-            return 4 * d * dim
-        if kind == "sparse":
-            return 20 * d * cls._sparse_per_row(dim)  # two int64 indices and a float32 per entry
-        return 12 * _next_power_of_two(dim)
+    def estimate_memory(dim: int, d: int, kind: str) -> int:
+        """Bytes the projection and the origin need."""
+        return PROJECTIONS[check_choice(kind, "kind", KINDS)].memory_bytes(dim, d) + 4 * dim
 
     def __repr__(self) -> str:
         return f"RandomSubspace(dim={self.dim}, d={self.d}, kind={self.kind!r})"
 
     def offset(self, theta):
         """``theta M``: the displacement from the origin (graph-friendly)."""
-        if self.kind == "dense":
-            return tf.linalg.matvec(self._matrix, theta, transpose_a=True)
-        if self.kind == "sparse":
-            return tf.sparse.sparse_dense_matmul(self._matrix, theta[:, None], adjoint_a=True)[:, 0]
-        padded = tf.pad(theta, [[0, self._padded - self.d]])
-        mapped = _walsh_hadamard(self._signs * padded, self._factors)
-        mapped = self._gaussian * self._permute(mapped)
-        return self._scale * _walsh_hadamard(mapped, self._factors)[: self.dim]
-
-    def _permute(self, x):
-        # The gradient of a permutation is the inverse permutation: a gather, much
-        # cheaper than the scatter-add TensorFlow would otherwise use.
-        @tf.custom_gradient
-        def permute(values):
-            return tf.gather(values, self._permutation), lambda upstream: tf.gather(upstream, self._inverse_permutation)
-
-        return permute(x)
+        return self.projection.offset(self.projection.state, theta, self.dim)
 
     def project(self, theta):
         """The full-space point ``origin + theta M``."""
@@ -159,29 +208,62 @@ class RandomSubspace:
 
 
 class SubspaceLandscape:
-    """A landscape restricted to a random subspace: a loss over ``theta`` in R^d."""
+    """A landscape restricted to random subspaces of one kind: a loss over ``theta``.
+
+    The current subspace's origin and projection live in variables; :meth:`use`
+    switches to another subspace (any d), so a training loop compiled for this
+    object serves them all.
+    """
 
     def __init__(self, landscape, subspace: RandomSubspace):
-        if subspace.dim != landscape.dim:
-            raise ValueError(f"subspace.dim ({subspace.dim}) must equal landscape.dim ({landscape.dim})")
+        if not isinstance(subspace, RandomSubspace):
+            raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
         self.landscape = landscape
-        self.subspace = subspace
+        self.kind = subspace.kind
+        self._offset = subspace.projection.offset
+        self.origin = tf.Variable(tf.zeros([landscape.dim]), trainable=False)
+        self.state = {key: tf.Variable(value, trainable=False, shape=tf.TensorShape(None))
+                      for key, value in subspace.projection.state.items()}
+        self.use(subspace)
+
+    def use(self, subspace: RandomSubspace) -> "SubspaceLandscape":
+        """Restrict to ``subspace`` from now on (same landscape and projection kind)."""
+        if not isinstance(subspace, RandomSubspace):
+            raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
+        if subspace.dim != self.landscape.dim:
+            raise ValueError(f"subspace.dim ({subspace.dim}) must equal landscape.dim ({self.landscape.dim})")
+        if subspace.kind != self.kind:
+            raise ValueError(f"subspace.kind must be {self.kind!r} for this SubspaceLandscape, got {subspace.kind!r}")
+        self.origin.assign(subspace.origin)
+        for key, value in subspace.projection.state.items():
+            self.state[key].assign(value)
         self.dim = subspace.d
+        return self
+
+    def project(self, theta):
+        """Graph code: the full-space point of ``theta`` in the current subspace."""
+        state = {key: tf.convert_to_tensor(variable) for key, variable in self.state.items()}
+        # The state's shapes depend on d, so the variables do not fix them: restore the known length.
+        return self.origin + tf.reshape(self._offset(state, theta, self.landscape.dim), [self.landscape.dim])
 
     def _pull_back(self, theta, full_loss_and_grad):
         with tf.GradientTape() as tape:
             tape.watch(theta)
-            params = self.subspace.project(theta)
+            params = self.project(theta)
         loss, grad = full_loss_and_grad(params)
-        # Chain rule: d loss / d theta = M grad, computed through the projection.
-        return loss, tape.gradient(params, theta, output_gradients=grad)
+        # Chain rule: d loss / d theta = M grad, computed through the projection (a
+        # sparse projection's gather yields IndexedSlices: make it a dense vector).
+        return loss, tf.convert_to_tensor(tape.gradient(params, theta, output_gradients=grad))
+
+    def loss_graph(self, theta):
+        return self.landscape.loss_graph(self.project(theta))
 
     def minibatch_loss_and_grad(self, theta, step):
         return self._pull_back(theta, lambda p: self.landscape.minibatch_loss_and_grad(p, step))
 
     def loss(self, theta):
         theta = as_params(theta, self.dim, "theta")
-        return self.landscape.loss(self.subspace.project(theta))
+        return self.landscape.loss(self.project(theta))
 
     def loss_and_grad(self, theta):
         theta = as_params(theta, self.dim, "theta")
@@ -203,16 +285,23 @@ class SubspaceResult:
     final_loss: float
 
 
-def train_in_subspace(landscape, subspace: RandomSubspace, steps: int = 1000, learning_rate: float = 1e-2,
-                      **options) -> SubspaceResult:
+def train_in_subspace(landscape, subspace: RandomSubspace, steps: int = 1000, learning_rate: float = 1e-2, *,
+                      restricted: SubspaceLandscape | None = None, **options) -> SubspaceResult:
     """Optimize only ``theta`` (from 0) for the loss at ``origin + theta M``.
 
     ``options`` go to :func:`landscape.train.minimize` (optimizer, schedule).
     No layer of a Keras model is rewritten: gradients flow through the flat view.
+    Pass the same ``restricted`` (a :class:`SubspaceLandscape` of this landscape and
+    kind) to many calls to share one compiled training loop.
     """
     if not isinstance(subspace, RandomSubspace):
         raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
-    restricted = SubspaceLandscape(landscape, subspace)
+    if restricted is None:
+        restricted = SubspaceLandscape(landscape, subspace)
+    elif restricted.landscape is not landscape:
+        raise ValueError("restricted must be a SubspaceLandscape of this landscape")
+    else:
+        restricted.use(subspace)
     result = minimize(restricted, restricted.initial_params(), steps, learning_rate, **options)
     params = subspace.project(tf.constant(result.params)).numpy()
     return SubspaceResult(theta=result.params, params=params, losses=result.losses, final_loss=result.final_loss)
@@ -224,7 +313,7 @@ class IntrinsicDimensionResult:
 
     Arrays indexed ``[i, j]`` are for ``dims[i]`` and ``seeds[j]``. ``accuracy`` is the
     test accuracy (train accuracy for a landscape without a test split), or None
-    on landscapes without predictions (the toy).
+    on landscapes that do not classify (the toy).
     """
 
     dims: np.ndarray
@@ -249,14 +338,13 @@ class IntrinsicDimensionResult:
         """Smallest d whose mean accuracy reaches ``level`` times the full-space accuracy
         (Li et al. 2018's d_int90 for level 0.9); None if no d does."""
         if self.accuracy is None or self.full_space_accuracy is None:
-            raise ValueError("d_int needs accuracies: use a landscape with predictions and full_space=True")
+            raise ValueError("d_int needs accuracies: use a classifier landscape and full_space=True")
         reached = np.flatnonzero(self.accuracy.mean(axis=1) >= level * self.full_space_accuracy.mean())
         return int(self.dims[reached[0]]) if reached.size else None
 
 
 def _accuracy(landscape, params):
-    split = "test" if getattr(landscape, "dataset", None) is not None else "train"
-    return landscape.accuracy(params, split)
+    return landscape.accuracy(params, "test" if landscape.dataset is not None else "train")
 
 
 def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin_radius: float | None = None,
@@ -270,16 +358,21 @@ def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin
     so every d shares the origins. ``seeds`` is a count or a list. With ``full_space``
     the same origins are also trained in the full space, the reference of d_int90, with
     ``full_space_learning_rate`` (default ``learning_rate``: subspaces often want a larger
-    one). ``options`` go to :func:`landscape.train.minimize`.
+    one). ``options`` go to :func:`landscape.train.minimize`. The whole sweep shares
+    one compiled training loop.
     """
-    dims = np.asarray(sorted({check_int(d, "dims[i]", minimum=1, maximum=landscape.dim) for d in dims}))
-    if dims.size == 0:
-        raise ValueError("dims must hold at least one dimension")
-    seeds = list(range(check_int(seeds, "seeds", minimum=1))) if isinstance(seeds, (int, np.integer)) else list(seeds)
-    if not seeds:
-        raise ValueError("seeds must be a positive count or a non-empty list")
+    dims = np.asarray(sorted(set(check_int_sequence(dims, "dims", minimum=1))))
+    if dims[-1] > landscape.dim:
+        raise ValueError(f"dims must be <= landscape.dim = {landscape.dim}, got {dims[-1]}")
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = list(range(check_int(seeds, "seeds", minimum=1)))
+    else:
+        seeds = [check_seed(s, "seeds[i]") for s in check_int_sequence(seeds, "seeds", minimum=0)]
+    check_choice(kind, "kind", KINDS)
     if origin_radius is not None:
         origin_radius = check_positive(origin_radius, "origin_radius")
+    full_rate = learning_rate if full_space_learning_rate is None else check_positive(
+        full_space_learning_rate, "full_space_learning_rate")
     origins = []
     for seed in seeds:
         origin = landscape.initial_params(seed)
@@ -287,28 +380,29 @@ def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin
             origin = origin * (origin_radius / tf.norm(origin))
         origins.append(origin)
     initial_loss = np.array([float(landscape.loss(origin)) for origin in origins])
-    has_accuracy = hasattr(landscape, "accuracy")
+    classifies = isinstance(landscape, Classifier)
 
     final_loss = np.zeros((dims.size, len(seeds)))
-    accuracy = np.zeros_like(final_loss) if has_accuracy else None
+    accuracy = np.zeros_like(final_loss) if classifies else None
     runs = [(i, j) for i in range(dims.size) for j in range(len(seeds))]
     if progress:
         from tqdm.auto import tqdm
 
         runs = tqdm(runs, desc="subspace training")
+    restricted = None
     for i, j in runs:
         space = RandomSubspace(landscape.dim, int(dims[i]), kind, origins[j], seed=seeds[j])
-        result = train_in_subspace(landscape, space, steps, learning_rate, **options)
+        restricted = restricted.use(space) if restricted is not None else SubspaceLandscape(landscape, space)
+        result = train_in_subspace(landscape, space, steps, learning_rate, restricted=restricted, **options)
         final_loss[i, j] = result.final_loss
-        if has_accuracy:
+        if classifies:
             accuracy[i, j] = _accuracy(landscape, result.params)
 
     full_loss = full_accuracy = None
     if full_space:
-        full_rate = learning_rate if full_space_learning_rate is None else full_space_learning_rate
         full = [minimize(landscape, origin, steps, full_rate, **options) for origin in origins]
         full_loss = np.array([run.final_loss for run in full])
-        if has_accuracy:
+        if classifies:
             full_accuracy = np.array([_accuracy(landscape, run.params) for run in full])
     return IntrinsicDimensionResult(dims=dims, seeds=np.asarray(seeds), initial_loss=initial_loss,
                                     final_loss=final_loss, accuracy=accuracy, full_space_loss=full_loss,

@@ -4,31 +4,71 @@ An *n-wedge* is the set of points whose coordinates are zero except on ``n``
 chosen axes (its *long* axes); the other ``s = D - n`` axes are its *short*
 directions. There is one wedge per n-subset of the D axes. The distance from P
 to the nearest wedge is found without enumerating wedges (Section 3.2 of the
-paper): sort |P_i|, keep the D - n smallest, take the root of their sum of
-squares. With ``rotate=True`` the whole arrangement is turned by a random
-orthogonal matrix Q (the wedges become Q times the axis-aligned ones).
+paper): keep the D - n smallest |P_i| and take the root of their sum of squares.
+With ``rotate=True`` the whole arrangement is turned by a random orthogonal
+matrix Q (the wedges become Q times the axis-aligned ones).
+
+Selecting the D - n smallest magnitudes does not need a sort. For large D the
+threshold (the (D - n)-th smallest |P_i|) is found by a two-pass radix select on
+the bits of |P_i| (for non-negative floats, the order of the bit patterns is the
+order of the values), then one masked sum: O(D) time and memory. Small D uses
+``tf.math.top_k``, which is faster there.
 """
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_int, check_positive, compile_per_instance
+from .core import as_params, as_points, check_int, check_positive, check_seed, compiled
 
-__all__ = ["WedgeLandscape", "MAX_ROTATED_DIM"]
+__all__ = ["WedgeLandscape", "QuadraticBasins", "MAX_ROTATED_DIM", "MAX_DIM", "RADIX_SELECT_FROM"]
 
 # A rotation is a dense D x D matrix: above this size it costs > 256 MB.
 MAX_ROTATED_DIM = 8192
+# One float32 vector of this length is 1 GiB; training holds several.
+MAX_DIM = 2**28
+# From this D on, the radix select beats top_k (measured in benchmarks/toy_speed.py).
+RADIX_SELECT_FROM = 2**16
+
+
+def _bincount(values, size):
+    # DenseBincount with a constant size compiles under XLA (tf.math.bincount's does not).
+    return tf.raw_ops.DenseBincount(input=values, size=size, weights=tf.zeros([0], tf.int32))
+
+
+def _kth_smallest_bits(bits, k):
+    """The bit pattern of the k-th smallest of ``bits`` (non-negative int32), in two
+    counting passes: first over the high 16 bits, then the low 16 bits within the
+    bucket that holds the k-th value."""
+    high = tf.bitwise.right_shift(bits, 16)
+    cumulative = tf.cumsum(_bincount(high, 2**15))
+    bucket = tf.reduce_sum(tf.cast(cumulative < k, tf.int32))  # first bucket reaching k
+    before = tf.concat([[0], cumulative], axis=0)[bucket]
+    low = tf.where(tf.equal(high, bucket), tf.bitwise.bitwise_and(bits, 0xFFFF), 2**16)  # 2**16: not counted
+    cumulative = tf.cumsum(_bincount(low, 2**16)) + before
+    return bucket * 2**16 + tf.reduce_sum(tf.cast(cumulative < k, tf.int32))
+
+
+def _selection_weights(coords, k):
+    """Weight 1 on the k smallest |coords|, 0 elsewhere; coordinates tied at the
+    threshold share the remaining slots equally (so the weights sum to exactly k)."""
+    bits = tf.bitcast(tf.abs(coords), tf.int32)
+    threshold = _kth_smallest_bits(bits, k)
+    below = bits < threshold
+    tied = tf.equal(bits, threshold)
+    remaining = tf.cast(k, tf.float32) - tf.reduce_sum(tf.cast(below, tf.float32))
+    share = remaining / tf.maximum(tf.reduce_sum(tf.cast(tied, tf.float32)), 1.0)
+    return tf.where(below, 1.0, tf.where(tied, share, 0.0))
 
 
 @tf.custom_gradient
-def _safe_norm(x):
-    """||x||, with gradient x/||x|| and 0 (not nan) at x = 0, where the loss is minimal."""
-    norm = tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1))
+def _weighted_norm(x, weights):
+    """sqrt(sum w x^2), with gradient w x / norm, and 0 (not nan) at norm 0, where the loss is minimal."""
+    norm = tf.sqrt(tf.reduce_sum(weights * tf.square(x), axis=-1))
 
     def grad(upstream):
         safe = tf.where(norm > 0, norm, tf.ones_like(norm))
-        return upstream[..., None] * tf.where(norm[..., None] > 0, x / safe[..., None], 0.0)
+        return upstream[..., None] * weights * x / safe[..., None], tf.zeros_like(weights)
 
     return norm, grad
 
@@ -39,7 +79,7 @@ class WedgeLandscape:
     Parameters
     ----------
     dim : int
-        The dimension D of the parameter space (>= 1).
+        The dimension D of the parameter space (1 <= D <= MAX_DIM).
     n : int
         The number of long directions of each wedge, 0 <= n < dim. The number of
         short directions is ``dim - n``.
@@ -53,22 +93,20 @@ class WedgeLandscape:
     """
 
     def __init__(self, dim: int, n: int, *, rotate: bool = False, seed: int = 0, init_scale: float = 1.0):
-        self.dim = check_int(dim, "dim", minimum=1)
+        self.dim = check_int(dim, "dim", minimum=1, maximum=MAX_DIM)
         self.n = check_int(n, "n", minimum=0, maximum=self.dim - 1)
         if not isinstance(rotate, bool):
             raise TypeError(f"rotate must be True or False, got {rotate!r}")
         self.rotate = rotate
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed)
         self.init_scale = check_positive(init_scale, "init_scale")
         self.rotation = None
         if rotate:
             if self.dim > MAX_ROTATED_DIM:
                 raise ValueError(
                     f"dim must be <= {MAX_ROTATED_DIM} with rotate=True (a dense rotation of "
-                    f"dim={self.dim} needs {4 * self.dim**2 / 2**30:.1f} GiB); use rotate=False"
-                )
+                    f"dim={self.dim} needs {4 * self.dim**2 / 2**30:.1f} GiB); use rotate=False")
             self.rotation = tf.constant(_random_rotation(self.dim, self.seed))
-        self._loss_and_grad = compile_per_instance(self._loss_and_grad_graph)
 
     @property
     def num_short(self) -> int:
@@ -81,58 +119,60 @@ class WedgeLandscape:
 
     # -- the loss ---------------------------------------------------------------
     def to_wedge_coordinates(self, params) -> tf.Tensor:
-        """Coordinates in which the wedges are axis-aligned (Q^T P; P itself unrotated)."""
+        """Coordinates in which the wedges are axis-aligned (Q^T P; P itself unrotated).
+        Works on a vector or on the rows of a batch."""
         if self.rotation is None:
             return params
-        return tf.linalg.matvec(self.rotation, params, transpose_a=True)
+        if params.shape.rank == 1:
+            return tf.linalg.matvec(self.rotation, params, transpose_a=True)
+        return tf.matmul(params, self.rotation)
 
     def from_wedge_coordinates(self, coords) -> tf.Tensor:
         if self.rotation is None:
             return coords
         return tf.linalg.matvec(self.rotation, coords)
 
-    def _distance(self, coords):
-        """Distance to the nearest axis-aligned wedge, over the last axis of ``coords``."""
+    def distance(self, coords):
+        """Distance to the nearest axis-aligned wedge, over the last axis of ``coords``
+        (graph code: a vector, or a batch of rows)."""
+        if coords.shape.rank == 1 and self.dim >= RADIX_SELECT_FROM:
+            return _weighted_norm(coords, _selection_weights(coords, self.num_short))
         # The D - n smallest |coordinates| are the ones the nearest wedge zeroes.
         _, short = tf.math.top_k(-tf.abs(coords), k=self.num_short, sorted=False)
-        return _safe_norm(tf.gather(coords, short, axis=-1, batch_dims=len(coords.shape) - 1))
+        kept = tf.gather(coords, short, axis=-1, batch_dims=coords.shape.rank - 1)
+        return _weighted_norm(kept, tf.ones_like(kept))
 
-    def _loss_graph(self, params):
-        return self._distance(self.to_wedge_coordinates(params))
-
-    def _loss_and_grad_graph(self, params):
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss = self._loss_graph(params)
-        return loss, tape.gradient(loss, params)
+    def loss_graph(self, params):
+        """Graph code: the loss at one vector."""
+        return self.distance(self.to_wedge_coordinates(params))
 
     def loss(self, params) -> tf.Tensor:
         """Euclidean distance from ``params`` to the nearest n-wedge."""
-        return self._loss_graph(as_params(params, self.dim))
+        return _loss(self, as_params(params, self.dim))
 
     def loss_and_grad(self, params):
-        return self._loss_and_grad(as_params(params, self.dim))
+        return _loss_and_grad(self, as_params(params, self.dim))
 
     def minibatch_loss_and_grad(self, params, step):
-        # The toy loss has no data: its stochastic gradient is the full gradient.
+        """Graph code for training loops. The toy loss has no data: its stochastic
+        gradient is the full gradient."""
         del step
-        return self._loss_and_grad_graph(params)
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss = self.loss_graph(params)
+        return loss, tape.gradient(loss, params)
+
+    def batch_loss(self, points) -> tf.Tensor:
+        """Loss of every row of a (k, D) tensor, in one computation (graph code)."""
+        return self.distance(self.to_wedge_coordinates(points))
 
     def losses(self, points) -> np.ndarray:
-        """Loss of every row of a (k, D) array, vectorized."""
-        points = np.asarray(points, dtype=np.float32)
-        if points.ndim != 2 or points.shape[1] != self.dim:
-            raise ValueError(f"points must have shape (k, {self.dim}), got {points.shape}")
-        if not np.all(np.isfinite(points)):
-            raise ValueError("points contains non-finite values (nan or inf)")
-        coords = tf.constant(points)
-        if self.rotation is not None:
-            coords = tf.matmul(coords, self.rotation)
-        return self._distance(coords).numpy()
+        """Loss of every row of a (k, D) array."""
+        return _batch_loss(self, as_points(points, self.dim)).numpy()
 
     def initial_params(self, seed: int = 0) -> tf.Tensor:
         """A random point, i.i.d. Gaussian components with std ``init_scale``."""
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed)
         return self.init_scale * tf.random.stateless_normal([self.dim], seed=[seed, 7919])
 
     # -- which wedge ------------------------------------------------------------
@@ -151,6 +191,15 @@ class WedgeLandscape:
         """Whether two points are nearest to the same wedge."""
         return bool(np.array_equal(self.long_axes(a), self.long_axes(b)))
 
+    def short_directions(self, params, tolerance: float = 1e-2) -> int:
+        """The number of short directions at ``params``: its near-zero coordinates
+        (|value| < ``tolerance`` in wedge coordinates), the short axes of every wedge
+        the point lies on. (The Hessian says little here: the loss is a distance,
+        not smooth where wedges meet.)"""
+        tolerance = check_positive(tolerance, "tolerance")
+        coords = self.to_wedge_coordinates(as_params(params, self.dim)).numpy()
+        return int(np.sum(np.abs(coords) < tolerance))
+
     def project_to_wedge(self, params) -> tf.Tensor:
         """The nearest point on the nearest wedge (the loss is the distance to it)."""
         params = as_params(params, self.dim)
@@ -163,8 +212,9 @@ class WedgeLandscape:
 
         It keeps the coordinates of ``a`` on the axes long in both wedges and zeroes
         the rest. The segment from ``a`` to it stays on a's wedge, and the segment
-        from it to ``b`` stays on b's wedge (distance to one fixed wedge is convex),
-        so the two segments form a low-loss path through the wedges' intersection.
+        from it to ``b`` stays on b's wedge (the distance to one fixed wedge is
+        convex), so the two segments form a low-loss path through the wedges'
+        intersection *by construction*.
         """
         a = as_params(a, self.dim, "a")
         b = as_params(b, self.dim, "b")
@@ -175,9 +225,91 @@ class WedgeLandscape:
         return self.from_wedge_coordinates(tf.constant(kept))
 
 
+@compiled
+def _loss(landscape, params):
+    return landscape.loss_graph(params)
+
+
+@compiled
+def _loss_and_grad(landscape, params):
+    return landscape.minibatch_loss_and_grad(params, 0)
+
+
+@compiled(reduce_retracing=True)
+def _batch_loss(landscape, points):
+    return landscape.batch_loss(points)
+
+
 def _random_rotation(dim: int, seed: int) -> np.ndarray:
     """A Haar-random orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
     rng = np.random.default_rng(seed)
     q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
     q *= np.sign(np.diag(r))
     return q.astype(np.float32)
+
+
+class QuadraticBasins:
+    """A null model without wedges: the loss is the lowest of a few quadratic basins,
+
+        L(P) = min_i  l_i + 1/2 (P - c_i)^T H_i (P - c_i),
+
+    each given by its centre ``c_i``, its loss ``l_i`` there and its Hessian's
+    eigenvalues and eigenvectors (negative eigenvalues are set to 0). Built from a
+    network's Hessians at its optima, it is that network's landscape as two
+    anisotropic bowls, so a chapter can show which of the network's features any
+    pair of basins produces and which need wedges.
+    """
+
+    def __init__(self, centers, eigenvalues, eigenvectors, losses=None):
+        centers = np.asarray(centers, np.float32)
+        if centers.ndim != 2 or len(centers) < 1:
+            raise ValueError(f"centers must be a (k, D) array, got shape {centers.shape}")
+        k, dim = centers.shape
+        eigenvalues = np.asarray(eigenvalues, np.float32)
+        eigenvectors = np.asarray(eigenvectors, np.float32)
+        if eigenvalues.shape != (k, dim):
+            raise ValueError(f"eigenvalues must have shape ({k}, {dim}), got {eigenvalues.shape}")
+        if eigenvectors.shape != (k, dim, dim):
+            raise ValueError(f"eigenvectors must have shape ({k}, {dim}, {dim}) (columns are vectors), got "
+                             f"{eigenvectors.shape}")
+        losses = np.zeros(k, np.float32) if losses is None else np.asarray(losses, np.float32)
+        if losses.shape != (k,):
+            raise ValueError(f"losses must have shape ({k},), got {losses.shape}")
+        self.dim = dim
+        self.centers = tf.constant(centers)
+        self.curvatures = tf.constant(np.maximum(eigenvalues, 0.0))
+        self.eigenvectors = tf.constant(eigenvectors)
+        self.floors = tf.constant(losses)
+
+    def __repr__(self) -> str:
+        return f"QuadraticBasins({len(self.floors)} basins, dim={self.dim})"
+
+    def batch_loss(self, points) -> tf.Tensor:
+        """Graph code: the loss of every row of a (m, D) tensor."""
+        offsets = points[:, None, :] - self.centers[None]                       # (m, k, D)
+        coordinates = tf.einsum("mkd,kde->mke", offsets, self.eigenvectors)      # in each basin's eigenbasis
+        basins = self.floors + 0.5 * tf.reduce_sum(self.curvatures * tf.square(coordinates), axis=-1)
+        return tf.reduce_min(basins, axis=-1)
+
+    def loss_graph(self, params):
+        return self.batch_loss(params[None])[0]
+
+    def loss(self, params) -> tf.Tensor:
+        return _loss(self, as_params(params, self.dim))
+
+    def loss_and_grad(self, params):
+        return _loss_and_grad(self, as_params(params, self.dim))
+
+    def minibatch_loss_and_grad(self, params, step):
+        del step
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss = self.loss_graph(params)
+        return loss, tape.gradient(loss, params)
+
+    def losses(self, points) -> np.ndarray:
+        return _batch_loss(self, as_points(points, self.dim)).numpy()
+
+    def initial_params(self, seed: int = 0) -> tf.Tensor:
+        seed = check_seed(seed)
+        return tf.random.stateless_normal([self.dim], seed=[seed, 7919])

@@ -1,8 +1,8 @@
 """Training on any landscape: plain gradient methods on a flat parameter vector.
 
 The optimizers are written out in a few lines of TensorFlow (not Keras
-optimizers) so the whole loop runs as one ``tf.function`` on CPU or GPU, with no
-NumPy round trip per step, and so a student can read exactly what is done.
+optimizers) so the whole loop runs as one compiled function on CPU or GPU, with
+no NumPy round trip per step, and so a student can read exactly what is done.
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_int, check_positive, compile_per_instance
+from .core import as_params, check_choice, check_int, check_positive, compiled
 
-__all__ = ["MinimizeResult", "minimize", "minimize_from_seeds", "OPTIMIZERS", "SCHEDULES"]
+__all__ = ["MinimizeResult", "minimize", "minimize_from_seeds", "OPTIMIZERS", "SCHEDULES", "learning_rate_at"]
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
 SCHEDULES = ("constant", "cosine")
+BETA1, BETA2, EPSILON, MOMENTUM = 0.9, 0.999, 1e-8, 0.9
 
 
 @dataclass
@@ -37,51 +38,47 @@ class MinimizeResult:
     trajectory: np.ndarray | None = None
 
 
-def _check_choice(value, name, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
-
-
-def _learning_rate(schedule, base_rate, step, steps):
+def learning_rate_at(schedule: str, base_rate, step, steps):
+    """Graph code: the learning rate at ``step`` of ``steps`` ("cosine" decays to 0)."""
     if schedule == "cosine":
         progress = tf.cast(step, tf.float32) / tf.cast(tf.maximum(steps, 1), tf.float32)
         return base_rate * 0.5 * (1.0 + tf.cos(math.pi * progress))
     return base_rate
 
 
-def _build_loop(landscape, optimizer, schedule, record_every):
-    beta1, beta2, epsilon, momentum = 0.9, 0.999, 1e-8, 0.9
+def optimizer_step(optimizer: str, params, grad, state, rate, step):
+    """Graph code: one update. ``state`` is (first, second): Adam's moments, or the
+    momentum buffer and an unused tensor. Returns the new params and state."""
+    first, second = state
+    if optimizer == "adam":
+        first = BETA1 * first + (1.0 - BETA1) * grad
+        second = BETA2 * second + (1.0 - BETA2) * tf.square(grad)
+        t = tf.cast(step + 1, tf.float32)
+        corrected = rate * tf.sqrt(1.0 - BETA2**t) / (1.0 - BETA1**t)
+        return params - corrected * first / (tf.sqrt(second) + EPSILON), (first, second)
+    if optimizer == "momentum":
+        first = MOMENTUM * first + grad
+        return params - rate * first, (first, second)
+    return params - rate * grad, (first, second)
 
-    def loop(params, steps, base_rate):
-        first = tf.zeros_like(params)  # Adam's first moment, or the momentum buffer
-        second = tf.zeros_like(params)  # Adam's second moment
-        losses = tf.TensorArray(tf.float32, size=steps)
-        trajectory = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=params.shape)
-        for step in tf.range(steps):
-            loss, grad = landscape.minibatch_loss_and_grad(params, step)
-            rate = _learning_rate(schedule, base_rate, step, steps)
-            if record_every > 0:
-                if step % record_every == 0:
-                    trajectory = trajectory.write(trajectory.size(), params)
-            if optimizer == "adam":
-                first = beta1 * first + (1.0 - beta1) * grad
-                second = beta2 * second + (1.0 - beta2) * tf.square(grad)
-                t = tf.cast(step + 1, tf.float32)
-                corrected = rate * tf.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
-                params = params - corrected * first / (tf.sqrt(second) + epsilon)
-            elif optimizer == "momentum":
-                first = momentum * first + grad
-                params = params - rate * first
-            else:
-                params = params - rate * grad
-            losses = losses.write(step, loss)
+
+@compiled(reduce_retracing=True)
+def _minimize_loop(landscape, params, steps, base_rate, optimizer, schedule, record_every):
+    state = (tf.zeros_like(params), tf.zeros_like(params))
+    losses = tf.TensorArray(tf.float32, size=steps)
+    # Fixed-size trajectory buffer (XLA needs static sizes): row i is step i * record_every.
+    slots = (steps + record_every - 1) // record_every + 1 if record_every > 0 else 1
+    trajectory = tf.TensorArray(tf.float32, size=slots, element_shape=params.shape)
+    for step in tf.range(steps):
+        loss, grad = landscape.minibatch_loss_and_grad(params, step)
         if record_every > 0:
-            trajectory = trajectory.write(trajectory.size(), params)
-            return params, losses.stack(), trajectory.stack()
-        return params, losses.stack(), tf.zeros([0, params.shape[0]])
-
-    return compile_per_instance(loop)
+            if step % record_every == 0:
+                trajectory = trajectory.write(step // record_every, params)
+        rate = learning_rate_at(schedule, base_rate, step, steps)
+        params, state = optimizer_step(optimizer, params, grad, state, rate, step)
+        losses = losses.write(step, loss)
+    trajectory = trajectory.write(slots - 1, params)
+    return params, losses.stack(), trajectory.stack()
 
 
 def minimize(
@@ -105,28 +102,19 @@ def minimize(
     start = as_params(params, landscape.dim, "params")
     steps = check_int(steps, "steps", minimum=1)
     rate = check_positive(learning_rate, "learning_rate")
-    _check_choice(optimizer, "optimizer", OPTIMIZERS)
-    _check_choice(schedule, "schedule", SCHEDULES)
+    check_choice(optimizer, "optimizer", OPTIMIZERS)
+    check_choice(schedule, "schedule", SCHEDULES)
     record_every = check_int(record_every, "record_every", minimum=0)
-
-    # One compiled loop per landscape and configuration: repeated runs (many
-    # initializations) do not pay for tracing again.
-    cache = landscape.__dict__.setdefault("_minimize_loops", {})
-    key = (optimizer, schedule, record_every)
-    if key not in cache:
-        cache[key] = _build_loop(landscape, optimizer, schedule, record_every)
-    final, losses, trajectory = cache[key](start, tf.constant(steps), tf.constant(rate, tf.float32))
+    # One trace per landscape and configuration (TensorFlow keeps it): repeated runs
+    # from many initializations do not pay for tracing again. ``steps`` is a Python
+    # int, part of the configuration: XLA needs the sizes of the loop's buffers.
+    final, losses, trajectory = _minimize_loop(
+        landscape, start, steps, tf.constant(rate, tf.float32), optimizer, schedule, record_every)
     final_loss = float(landscape.loss(final))
     if not np.isfinite(final_loss):
-        raise FloatingPointError(
-            f"training diverged (final loss {final_loss}); lower learning_rate (was {rate})"
-        )
-    return MinimizeResult(
-        params=final.numpy(),
-        losses=losses.numpy(),
-        final_loss=final_loss,
-        trajectory=trajectory.numpy() if record_every > 0 else None,
-    )
+        raise FloatingPointError(f"training diverged (final loss {final_loss}); lower learning_rate (was {rate})")
+    return MinimizeResult(params=final.numpy(), losses=losses.numpy(), final_loss=final_loss,
+                          trajectory=trajectory.numpy() if record_every > 0 else None)
 
 
 def minimize_from_seeds(landscape, seeds, steps: int = 1000, learning_rate: float = 1e-2,
@@ -135,6 +123,8 @@ def minimize_from_seeds(landscape, seeds, steps: int = 1000, learning_rate: floa
 
     ``options`` are passed to :func:`minimize`; the compiled loop is shared by all runs.
     """
+    if isinstance(seeds, (int, np.integer, str)):
+        raise TypeError(f"seeds must be a sequence of seeds such as [1, 2] or range(4), got {seeds!r}")
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed")

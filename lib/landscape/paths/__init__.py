@@ -1,0 +1,17 @@
+"""Paths between optima, one concept a module.
+
+- :mod:`.profiles`: the loss along a path (straight lines, polylines), evaluated densely.
+- :mod:`.tunnels`: the paper's hyperplane tunnel (with refinement).
+- :mod:`.curves`: polychains and Bezier curves trained on the loss along them.
+- :mod:`.diagnostics`: what a path reveals (deviations from the line, predictions along it).
+- :mod:`.connectors`: m-connectors, low-loss simplices through m + 1 optima.
+"""
+from .curves import CURVES, Bezier, Polychain, train_curve
+from .diagnostics import (bootstrap_interval, cosine_similarity_matrix, deviations, half_alignment,
+                          label_changes)
+from .profiles import PathProfile, Polyline, arc_positions, evaluate_points, linear_path, polyline_path
+from .tunnels import HyperplaneLandscape, build_tunnel
+
+__all__ = ["PathProfile", "Polyline", "arc_positions", "evaluate_points", "linear_path", "polyline_path",
+           "HyperplaneLandscape", "build_tunnel", "CURVES", "Polychain", "Bezier", "train_curve",
+           "deviations", "cosine_similarity_matrix", "half_alignment", "label_changes", "bootstrap_interval"]

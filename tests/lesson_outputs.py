@@ -1,0 +1,189 @@
+"""nbval, with measured numbers compared within a tolerance (a pytest plugin).
+
+nbval re-executes every lesson notebook and compares each cell's text outputs with
+the stored ones. Text, line structure and integers must agree exactly; a number
+written as a decimal (``0.0403``, ``4.0e-04``, ``97.6``) may move by
+
+    max(rtol * max(|stored|, |new|), one unit in the last printed digit)
+
+with ``DEFAULT_RTOL`` unless the cell says otherwise. Why: op determinism makes a
+lesson's outputs identical run to run on one machine, but another CPU or thread
+count sums in another order, and a few hundred training steps amplify the last
+bits (the lessons are executed under such a perturbation by the test command, see
+``tasks.py``). A cell whose quantity is known to be noisier declares its own
+tolerance, with the reason, in its metadata (in the lesson's ``.md``)::
+
+    ```{code-cell} ipython3
+    ---
+    tolerance: {rtol: 0.1, integers: 2, reason: "a spread over three seeds"}
+    ---
+    ```
+
+``rtol`` replaces the default for decimals; ``integers`` is the absolute amount by
+which a printed integer (a count, a crossing dimension) may move (default 0).
+
+Loaded with ``-p lesson_outputs`` (pyproject addopts); it replaces nbval's own
+collection (no ``--nbval`` flag) and reuses nbval's kernel handling, sanitizer and
+reports. Only the comparison of two output strings differs.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pytest
+from nbval.plugin import IPyNbCell, IPyNbFile, transform_streams_for_comparison
+
+DEFAULT_RTOL = 0.02
+METADATA_KEY = "tolerance"
+ALLOWED_KEYS = {"rtol", "integers", "reason"}
+
+# A number not glued to a word before it (not the 2 of "L2" or "d_int90"): optional
+# sign, digits, optional decimals, optional exponent. Units may follow ("1570x", "3D").
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d+|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+SPACES = re.compile(r"[ \t]+")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = DEFAULT_RTOL
+    integers: int = 0
+
+    @classmethod
+    def of_cell(cls, cell, where: str = "cell") -> "Tolerance":
+        """The tolerance declared in a cell's metadata, checked (a typo must not pass silently)."""
+        spec = cell.get("metadata", {}).get(METADATA_KEY)
+        if spec is None:
+            return cls()
+        if not isinstance(spec, dict) or set(spec) - ALLOWED_KEYS:
+            raise ValueError(f"{where}: metadata {METADATA_KEY!r} must be a mapping with keys "
+                             f"{sorted(ALLOWED_KEYS)}, got {spec!r}")
+        if not str(spec.get("reason", "")).strip():
+            raise ValueError(f"{where}: a {METADATA_KEY!r} must give its reason")
+        rtol, integers = spec.get("rtol", DEFAULT_RTOL), spec.get("integers", 0)
+        if not isinstance(rtol, (int, float)) or not 0 <= rtol < 1:
+            raise ValueError(f"{where}: tolerance rtol must be in [0, 1), got {rtol!r}")
+        if not isinstance(integers, int) or integers < 0:
+            raise ValueError(f"{where}: tolerance integers must be an integer >= 0, got {integers!r}")
+        return cls(float(rtol), integers)
+
+
+def _is_decimal(token: str) -> bool:
+    return any(c in token for c in ".eE")
+
+
+def _last_digit_unit(token: str) -> float:
+    """One unit in the last printed place: 1e-4 for "0.0403", 1e-5 for "4.0e-04"."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def split_numbers(text: str) -> tuple[list[str], list[str]]:
+    """The text between numbers (runs of spaces collapsed: numpy pads columns) and the numbers."""
+    parts = NUMBER.split(text)
+    return [SPACES.sub(" ", part) for part in parts], NUMBER.findall(text)
+
+
+def number_difference(stored: str, new: str, tolerance: Tolerance) -> float | None:
+    """How far two printed numbers are apart in units of what is allowed (> 1 fails);
+    None when they are the same kind of token and equal."""
+    a, b = float(stored), float(new)
+    if a == b:
+        return None
+    if not (_is_decimal(stored) or _is_decimal(new)):
+        return abs(a - b) / tolerance.integers if tolerance.integers else math.inf
+    allowed = max(tolerance.rtol * max(abs(a), abs(b)), _last_digit_unit(stored), _last_digit_unit(new))
+    return abs(a - b) / allowed
+
+
+def compare_text(stored: str, new: str, tolerance: Tolerance) -> str | None:
+    """None if ``new`` matches ``stored`` within ``tolerance``, else why not."""
+    if stored == new:
+        return None
+    stored_text, stored_numbers = split_numbers(stored)
+    new_text, new_numbers = split_numbers(new)
+    if stored_text != new_text or len(stored_numbers) != len(new_numbers):
+        return "the text around the numbers differs"
+    for index, (a, b) in enumerate(zip(stored_numbers, new_numbers)):
+        ratio = number_difference(a, b, tolerance)
+        if ratio is not None and ratio > 1 + 1e-9:  # rounding of the division itself
+            kind = "integer" if not (_is_decimal(a) or _is_decimal(b)) else "number"
+            return (f"{kind} {index + 1} of the output moved from {a} to {b}, beyond the tolerance "
+                    f"(rtol {tolerance.rtol:g}, integers +-{tolerance.integers})")
+    return None
+
+
+def largest_relative_difference(stored: str, new: str) -> float:
+    """The largest relative change of any decimal number between two outputs of the same
+    structure (for reports; nan if the structures differ)."""
+    stored_text, stored_numbers = split_numbers(stored)
+    new_text, new_numbers = split_numbers(new)
+    if stored_text != new_text or len(stored_numbers) != len(new_numbers):
+        return math.nan
+    largest = 0.0
+    for a, b in zip(stored_numbers, new_numbers):
+        x, y = float(a), float(b)
+        if x != y:
+            largest = max(largest, abs(x - y) / max(abs(x), abs(y)))
+    return largest
+
+
+class ToleranceCell(IPyNbCell):
+    """An nbval cell whose text outputs are compared by :func:`compare_text`."""
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        skip_compare = skip_compare or self.parent.skip_compare
+        tolerance = Tolerance.of_cell(self.cell, f"{self.fspath.basename} cell {self.cell_num}")
+        flattened = []
+        for outputs in (transform_streams_for_comparison(ref), transform_streams_for_comparison(test)):
+            by_key = defaultdict(list)
+            for output in outputs:
+                for key, value in output.items():
+                    if key in skip_compare:
+                        continue
+                    items = value.items() if key == "data" else [(key, value)]
+                    for field, content in items:
+                        if field not in skip_compare:
+                            by_key[field].append(self.sanitize(content))
+            flattened.append(by_key)
+        reference, testing = flattened
+        self.comparison_traceback = []
+        if set(reference) != set(testing):
+            self.comparison_traceback.append(
+                f"output fields differ: stored {sorted(reference)}, re-executed {sorted(testing)}")
+            return False
+        for key, stored_values in reference.items():
+            new_values = testing[key]
+            if len(stored_values) != len(new_values):
+                self.comparison_traceback.append(
+                    f"{len(stored_values)} stored outputs of kind {key!r}, {len(new_values)} re-executed")
+                return False
+            for stored, new in zip(stored_values, new_values):
+                problem = (compare_text(stored, new, tolerance) if isinstance(stored, str) and isinstance(new, str)
+                           else (None if stored == new else "the outputs differ"))
+                if problem:
+                    self.comparison_traceback.append(f"{problem}:")
+                    self.format_output_compare(key, stored, new)
+                    return False
+        return True
+
+
+class ToleranceNotebook(IPyNbFile):
+    def collect(self):
+        for item in super().collect():
+            yield ToleranceCell.from_parent(self, name=item.name, cell_num=item.cell_num, cell=item.cell,
+                                            options=item.options)
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".ipynb" and parent.config.getoption("lesson_outputs"):
+        return ToleranceNotebook.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_addoption(parser):
+    parser.addoption("--lesson-outputs", action="store_true", dest="lesson_outputs",
+                     help="re-execute lesson notebooks and compare their outputs within tolerance")

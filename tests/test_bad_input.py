@@ -1,0 +1,224 @@
+"""Bad input to the public API: a clear ValueError/TypeError/MemoryError that names the
+argument and what is allowed, never a TensorFlow trace, never a silently wrong answer.
+
+Each row: (a short name, a call on (W, R) where W is a small toy landscape and R a
+tiny network, the error type, a regex the message must match).
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from landscape import cache, claims, core, data, highdim, models, paths, plots, probes, scale, subspace, toy, train
+
+F = np.float32
+ONES5 = np.ones(5, F)
+RANGE5 = np.arange(5, dtype=F)
+
+
+def digits_arrays(count=20):
+    dataset = data.load_dataset("digits", max_train=count, max_test=10)
+    return dataset.x_train, dataset.y_train
+
+
+def mlp8():
+    return models.mlp((8, 8, 1), 10, widths=(4,))
+
+
+TABLE = [
+    # -- core ----------------------------------------------------------------------------
+    ("check_int float", lambda W, R: core.check_int(2.5, "steps"), TypeError, "steps must be an integer"),
+    ("check_int bool", lambda W, R: core.check_int(True, "steps"), TypeError, "steps must be an integer"),
+    ("check_int string", lambda W, R: core.check_int("3", "steps"), TypeError, "steps must be an integer"),
+    ("check_seed negative", lambda W, R: core.check_seed(-1), ValueError, "seed must be >= 0"),
+    ("check_seed huge", lambda W, R: core.check_seed(2**40), ValueError, "seed must be <= 2147483647"),
+    ("check_positive zero", lambda W, R: core.check_positive(0, "rate"), ValueError, "rate must be > 0"),
+    ("check_positive inf", lambda W, R: core.check_positive(float("inf"), "rate"), ValueError, "rate must be a finite"),
+    ("check_positive string", lambda W, R: core.check_positive("0.1", "rate"), TypeError, "rate must be a number"),
+    ("check_fraction 1", lambda W, R: core.check_fraction(1.0, "level"), ValueError, "level must be < 1"),
+    ("check_choice", lambda W, R: core.check_choice("x", "kind", ("a", "b")), ValueError, "kind must be one of 'a', 'b'"),
+    ("check_increasing unsorted", lambda W, R: core.check_increasing([2, 1], "radii"), ValueError, "radii must be strictly increasing"),
+    ("check_increasing negative", lambda W, R: core.check_increasing([-1, 1], "radii", minimum=0), ValueError, "radii must hold numbers >= 0"),
+    ("check_increasing scalar", lambda W, R: core.check_increasing(3.0, "radii"), TypeError, "radii must be a sequence"),
+    ("check_increasing empty", lambda W, R: core.check_increasing([], "radii"), ValueError, "radii must be a non-empty"),
+    ("check_int_sequence int", lambda W, R: core.check_int_sequence(64, "widths"), TypeError, "widths must be a sequence"),
+    ("check_int_sequence empty", lambda W, R: core.check_int_sequence([], "widths"), ValueError, "widths must hold at least one"),
+    ("as_params ragged", lambda W, R: core.as_params([[1.0], [1.0, 2.0]], 2), ValueError, "params must be a vector of length 2"),
+    ("as_params ints", lambda W, R: core.as_params(np.arange(3), 3), TypeError, "params must be a floating-point"),
+    ("as_params tensor int", lambda W, R: core.as_params(tf.range(3), 3), TypeError, "floating-point vector"),
+    ("as_points vector", lambda W, R: core.as_points(ONES5, 5), ValueError, r"points must have shape \(k, 5\)"),
+    ("as_points empty", lambda W, R: core.as_points(np.zeros((0, 5), F), 5), ValueError, "k >= 1"),
+    ("FlatView empty", lambda W, R: core.FlatView([]), ValueError, "variables must be a non-empty list"),
+    ("FlatView assign wrong length", lambda W, R: core.FlatView(mlp8().trainable_variables).assign(ONES5), ValueError, "flat must be a vector of length"),
+    ("set_seed float", lambda W, R: core.set_seed(0.5), TypeError, "seed must be an integer"),
+    ("use_xla string", lambda W, R: core.use_xla("on"), TypeError, "enabled must be True or False"),
+    # -- toy -------------------------------------------------------------------------------
+    ("toy n = dim", lambda W, R: toy.WedgeLandscape(5, 5), ValueError, "n must be <= 4"),
+    ("toy n negative", lambda W, R: toy.WedgeLandscape(5, -1), ValueError, "n must be >= 0"),
+    ("toy dim zero", lambda W, R: toy.WedgeLandscape(0, 0), ValueError, "dim must be >= 1"),
+    ("toy dim float", lambda W, R: toy.WedgeLandscape(5.0, 1), TypeError, "dim must be an integer"),
+    ("toy dim huge", lambda W, R: toy.WedgeLandscape(10**11, 1), ValueError, "dim must be <= 268435456"),
+    ("toy rotate string", lambda W, R: toy.WedgeLandscape(5, 1, rotate="yes"), TypeError, "rotate must be True or False"),
+    ("toy rotate too large", lambda W, R: toy.WedgeLandscape(9000, 1, rotate=True), ValueError, "rotate=False"),
+    ("toy seed negative", lambda W, R: toy.WedgeLandscape(5, 1, seed=-1), ValueError, "seed must be >= 0"),
+    ("toy init_scale zero", lambda W, R: toy.WedgeLandscape(5, 1, init_scale=0.0), ValueError, "init_scale must be > 0"),
+    ("toy init_scale numpy ok, nan bad", lambda W, R: toy.WedgeLandscape(5, 1, init_scale=np.float32("nan")), ValueError, "init_scale must be a finite"),
+    ("toy loss short", lambda W, R: W.loss(np.ones(4, F)), ValueError, "params must be a vector of length 5"),
+    ("toy loss matrix", lambda W, R: W.loss(np.ones((5, 1), F)), ValueError, "params must be a vector of length 5"),
+    ("toy loss ints", lambda W, R: W.loss(np.ones(5, int)), TypeError, "params must be a floating-point"),
+    ("toy loss strings", lambda W, R: W.loss(np.array(["a"] * 5)), TypeError, "params must be a floating-point"),
+    ("toy loss nan", lambda W, R: W.loss(np.array([0, 0, np.nan, 0, 0], F)), ValueError, "params contains non-finite"),
+    ("toy loss_and_grad inf", lambda W, R: W.loss_and_grad(np.array([0, np.inf, 0, 0, 0])), ValueError, "non-finite"),
+    ("toy losses vector", lambda W, R: W.losses(ONES5), ValueError, r"points must have shape \(k, 5\)"),
+    ("toy losses wrong width", lambda W, R: W.losses(np.ones((2, 4), F)), ValueError, r"points must have shape \(k, 5\)"),
+    ("toy initial_params seed", lambda W, R: W.initial_params(-3), ValueError, "seed must be >= 0"),
+    ("toy short_directions tolerance", lambda W, R: W.short_directions(ONES5, tolerance=0.0), ValueError, "tolerance must be > 0"),
+    ("toy intersection wrong b", lambda W, R: W.intersection_point(ONES5, np.ones(3, F)), ValueError, "b must be a vector of length 5"),
+    ("toy same_wedge nan", lambda W, R: W.same_wedge(ONES5, np.full(5, np.nan, F)), ValueError, "non-finite"),
+    # -- data ------------------------------------------------------------------------------
+    ("dataset name", lambda W, R: data.load_dataset("imagenet"), ValueError, "name must be one of 'digits', 'mnist1d'"),
+    ("dataset name type", lambda W, R: data.load_dataset(3), ValueError, "name must be one of"),
+    ("dataset max_train zero", lambda W, R: data.load_dataset("digits", max_train=0), ValueError, "max_train must be >= 1"),
+    ("dataset max_test float", lambda W, R: data.load_dataset("digits", max_test=1.5), TypeError, "max_test must be an integer"),
+    ("dataset seed huge", lambda W, R: data.load_dataset("digits", seed=2**40), ValueError, "seed must be <= 2147483647"),
+    # -- models ----------------------------------------------------------------------------
+    ("mlp widths int", lambda W, R: models.mlp((8, 8, 1), widths=64), TypeError, "widths must be a sequence of integers"),
+    ("mlp widths zero", lambda W, R: models.mlp((8, 8, 1), widths=(0,)), ValueError, r"widths\[0\] must be >= 1"),
+    ("mlp classes one", lambda W, R: models.mlp((8, 8, 1), num_classes=1), ValueError, "num_classes must be >= 2"),
+    ("mlp dropout 1.5", lambda W, R: models.mlp((8, 8, 1), dropout=1.5), ValueError, "dropout must be < 1"),
+    ("mlp dropout string", lambda W, R: models.mlp((8, 8, 1), dropout="0.1"), TypeError, "dropout must be a number"),
+    ("mlp l2 negative", lambda W, R: models.mlp((8, 8, 1), l2=-1e-4), ValueError, "l2 must be >= 0"),
+    ("mlp seed negative", lambda W, R: models.mlp((8, 8, 1), seed=-1), ValueError, "seed must be >= 0"),
+    ("cnn channels int", lambda W, R: models.simple_cnn((8, 8, 1), channels=16), TypeError, "channels must be a sequence"),
+    ("cnn1d kernel zero", lambda W, R: models.cnn1d((40, 1), kernel_size=0), ValueError, "kernel_size must be >= 1"),
+    ("landscape model string", lambda W, R: models.ModelLandscape("model", digits_arrays()), TypeError, "model must be a tf.keras.Model"),
+    ("landscape data string", lambda W, R: models.ModelLandscape(mlp8(), "digits"), TypeError, "data must be a landscape.data.Dataset"),
+    ("landscape data nan", lambda W, R: models.ModelLandscape(mlp8(), (np.full((4, 8, 8, 1), np.nan, F), np.zeros(4, int))), ValueError, "data's inputs contains non-finite"),
+    ("landscape data wrong shape", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((4, 28, 28, 1), F), np.zeros(4, int))), ValueError, r"inputs of the model's shape \(8, 8, 1\)"),
+    ("landscape labels one-hot", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((4, 8, 8, 1), F), np.eye(10)[:4])), ValueError, "one-hot"),
+    ("landscape labels out of range", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((4, 8, 8, 1), F), np.array([0, 1, 2, 10]))), ValueError, r"labels in \[0, 9\]"),
+    ("landscape labels negative", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((4, 8, 8, 1), F), np.array([0, -1, 2, 3]))), ValueError, r"labels in \[0, 9\]"),
+    ("landscape labels count", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((4, 8, 8, 1), F), np.zeros(3, int))), ValueError, "one label per input"),
+    ("landscape labels strings", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((2, 8, 8, 1), F), np.array(["a", "b"]))), ValueError, "integer class labels"),
+    ("landscape inputs strings", lambda W, R: models.ModelLandscape(mlp8(), (np.array([["a"]]), np.zeros(1, int))), TypeError, "numeric array"),
+    ("landscape inputs empty", lambda W, R: models.ModelLandscape(mlp8(), (np.zeros((0, 8, 8, 1), F), np.zeros(0, int))), ValueError, "non-empty batch"),
+    ("landscape batch_size zero", lambda W, R: models.ModelLandscape(mlp8(), digits_arrays(), batch_size=0), ValueError, "batch_size must be >= 1"),
+    ("landscape batch_size too big", lambda W, R: models.ModelLandscape(mlp8(), digits_arrays(), batch_size=21), ValueError, "batch_size must be <= 20"),
+    ("landscape include_regularization", lambda W, R: models.ModelLandscape(mlp8(), digits_arrays(), include_regularization="yes"), TypeError, "include_regularization must be True or False"),
+    ("landscape seed", lambda W, R: models.ModelLandscape(mlp8(), digits_arrays(), seed=-2), ValueError, "seed must be >= 0"),
+    ("network loss short", lambda W, R: R.loss(ONES5), ValueError, "params must be a vector of length 1210"),
+    ("network accuracy split", lambda W, R: R.accuracy(R.params, split="valid"), ValueError, "split must be one of 'train', 'test'"),
+    ("network predict wrong inputs", lambda W, R: R.predict(R.params, np.zeros((2, 5), F)), ValueError, r"x must hold inputs of the model's shape"),
+    ("network predict nan inputs", lambda W, R: R.predict(R.params, np.full((2, 8, 8, 1), np.nan, F)), ValueError, "x contains non-finite"),
+    ("network with_examples zero", lambda W, R: R.with_examples(0), ValueError, "count must be >= 1"),
+    ("network losses wrong width", lambda W, R: R.losses(np.ones((2, 3), F)), ValueError, r"points must have shape"),
+    ("bare-array landscape test split", lambda W, R: R.with_examples(10).accuracy(R.params, "test"), ValueError, "split='test' needs a landscape built from a Dataset"),
+    # -- train -----------------------------------------------------------------------------
+    ("minimize steps zero", lambda W, R: train.minimize(W, ONES5, steps=0), ValueError, "steps must be >= 1"),
+    ("minimize rate negative", lambda W, R: train.minimize(W, ONES5, learning_rate=-1.0), ValueError, "learning_rate must be > 0"),
+    ("minimize rate numpy nan", lambda W, R: train.minimize(W, ONES5, learning_rate=np.float32("nan")), ValueError, "learning_rate must be a finite"),
+    ("minimize optimizer", lambda W, R: train.minimize(W, ONES5, optimizer="lbfgs"), ValueError, "optimizer must be one of 'adam', 'sgd', 'momentum'"),
+    ("minimize schedule", lambda W, R: train.minimize(W, ONES5, schedule="step"), ValueError, "schedule must be one of 'constant', 'cosine'"),
+    ("minimize record_every", lambda W, R: train.minimize(W, ONES5, record_every=-2), ValueError, "record_every must be >= 0"),
+    ("minimize params short", lambda W, R: train.minimize(W, np.ones(3, F)), ValueError, "params must be a vector of length 5"),
+    ("minimize_from_seeds empty", lambda W, R: train.minimize_from_seeds(W, []), ValueError, "seeds must hold at least one seed"),
+    ("minimize_from_seeds int", lambda W, R: train.minimize_from_seeds(W, 3), TypeError, "seeds must be a sequence of seeds"),
+    # -- subspaces ---------------------------------------------------------------------------
+    ("subspace d zero", lambda W, R: subspace.RandomSubspace(10, 0), ValueError, "d must be >= 1"),
+    ("subspace d > dim", lambda W, R: subspace.RandomSubspace(10, 11), ValueError, "d must be <= 10"),
+    ("subspace kind", lambda W, R: subspace.RandomSubspace(10, 2, kind="gaussian"), ValueError, "kind must be one of 'dense', 'sparse', 'fastfood'"),
+    ("subspace origin", lambda W, R: subspace.RandomSubspace(10, 2, origin=np.zeros(9, F)), ValueError, "origin must be a vector of length 10"),
+    ("subspace dense too big", lambda W, R: subspace.RandomSubspace(10**6, 10**4), MemoryError, "use kind='fastfood'"),
+    ("subspace fastfood too big", lambda W, R: subspace.RandomSubspace(2**27, 10, kind="fastfood"), MemoryError, "lower dim or raise memory_budget"),
+    ("subspace dim huge", lambda W, R: subspace.RandomSubspace(2**40, 10, kind="fastfood"), ValueError, "dim must be <= 268435456"),
+    ("subspace budget", lambda W, R: subspace.RandomSubspace(10, 2, memory_budget=0), ValueError, "memory_budget must be > 0"),
+    ("subspace seed", lambda W, R: subspace.RandomSubspace(10, 2, seed=2**40), ValueError, "seed must be <= 2147483647"),
+    ("estimate_memory kind", lambda W, R: subspace.RandomSubspace.estimate_memory(10, 2, "dct"), ValueError, "kind must be one of"),
+    ("train_in_subspace mismatch", lambda W, R: subspace.train_in_subspace(W, subspace.RandomSubspace(30, 5)), ValueError, r"subspace.dim \(30\) must equal landscape.dim \(5\)"),
+    ("train_in_subspace not a subspace", lambda W, R: subspace.train_in_subspace(W, np.zeros((2, 5))), TypeError, "subspace must be a RandomSubspace"),
+    ("intrinsic dims empty", lambda W, R: subspace.intrinsic_dimension(W, [], steps=2), ValueError, "dims must hold at least one value"),
+    ("intrinsic dims zero", lambda W, R: subspace.intrinsic_dimension(W, [0], steps=2), ValueError, r"dims\[0\] must be >= 1"),
+    ("intrinsic dims too big", lambda W, R: subspace.intrinsic_dimension(W, [50], steps=2), ValueError, "dims must be <= landscape.dim = 5"),
+    ("intrinsic dims int", lambda W, R: subspace.intrinsic_dimension(W, 3, steps=2), TypeError, "dims must be a sequence"),
+    ("intrinsic seeds zero", lambda W, R: subspace.intrinsic_dimension(W, [2], seeds=0, steps=2), ValueError, "seeds must be >= 1"),
+    ("intrinsic seeds empty", lambda W, R: subspace.intrinsic_dimension(W, [2], seeds=[], steps=2), ValueError, "seeds must hold at least one value"),
+    ("intrinsic origin_radius", lambda W, R: subspace.intrinsic_dimension(W, [2], origin_radius=-1.0, steps=2), ValueError, "origin_radius must be > 0"),
+    ("intrinsic kind", lambda W, R: subspace.intrinsic_dimension(W, [2], kind="dct", steps=2), ValueError, "kind must be one of"),
+    ("intrinsic full rate", lambda W, R: subspace.intrinsic_dimension(W, [2], full_space_learning_rate=0, steps=2), ValueError, "full_space_learning_rate must be > 0"),
+    # -- paths -------------------------------------------------------------------------------
+    ("linear_path same points", lambda W, R: paths.linear_path(W, ONES5, ONES5), ValueError, "a and b must differ"),
+    ("linear_path num", lambda W, R: paths.linear_path(W, ONES5, RANGE5, num=1), ValueError, "num must be >= 2"),
+    ("polyline one point", lambda W, R: paths.polyline_path(W, [ONES5]), ValueError, "points must hold at least 2 vectors"),
+    ("polyline identical points", lambda W, R: paths.polyline_path(W, [ONES5, ONES5]), ValueError, "zero length"),
+    ("polyline wrong vector", lambda W, R: paths.polyline_path(W, [ONES5, np.ones(4, F)]), ValueError, r"points\[1\] must be a vector of length 5"),
+    ("tunnel same points", lambda W, R: paths.build_tunnel(W, ONES5, ONES5), ValueError, "a and b must differ"),
+    ("tunnel segments", lambda W, R: paths.build_tunnel(W, ONES5, RANGE5, segments=0), ValueError, "segments must be >= 1"),
+    ("tunnel refine", lambda W, R: paths.build_tunnel(W, ONES5, RANGE5, refine=-1), ValueError, "refine must be >= 0"),
+    ("tunnel steps", lambda W, R: paths.build_tunnel(W, ONES5, RANGE5, steps=0), ValueError, "steps must be >= 1"),
+    ("tunnel rate", lambda W, R: paths.build_tunnel(W, ONES5, RANGE5, learning_rate=0), ValueError, "learning_rate must be > 0"),
+    ("tunnel samples", lambda W, R: paths.build_tunnel(W, ONES5, RANGE5, num_samples=2), ValueError, "num_samples must be >= 3"),
+    ("curve kind", lambda W, R: paths.train_curve(W, ONES5, RANGE5, "spline"), ValueError, "kind must be one of 'polychain', 'bezier'"),
+    ("curve bends", lambda W, R: paths.train_curve(W, ONES5, RANGE5, bends=0), ValueError, "bends must be >= 1"),
+    ("curve seed", lambda W, R: paths.train_curve(W, ONES5, RANGE5, seed=-1), ValueError, "seed must be >= 0"),
+    ("hyperplane zero normal", lambda W, R: paths.HyperplaneLandscape(W, ONES5, np.zeros(5, F)), ValueError, "normal must be a non-zero vector"),
+    ("deviations same points", lambda W, R: paths.deviations(ONES5, ONES5, np.ones((2, 5))), ValueError, "a and b must differ"),
+    ("deviations shapes", lambda W, R: paths.deviations(ONES5, np.ones(4), np.ones((2, 5))), ValueError, "a and b must be vectors of the same length"),
+    ("deviations points", lambda W, R: paths.deviations(ONES5, RANGE5, np.ones((2, 4))), ValueError, r"points must have shape \(k, 5\)"),
+    ("similarity vector", lambda W, R: paths.cosine_similarity_matrix(ONES5), ValueError, "vectors must be a 2-D array"),
+    ("half_alignment few rows", lambda W, R: paths.half_alignment(np.ones((3, 2))), ValueError, "at least 4 rows"),
+    ("label_changes on toy", lambda W, R: paths.label_changes(W, np.ones((1, 5), F), ONES5, RANGE5), TypeError, "needs a classifier landscape"),
+    ("label_changes split", lambda W, R: paths.label_changes(R, R.params[None], R.params, R.params, split="val"), ValueError, "split must be one of"),
+    ("bootstrap level", lambda W, R: paths.bootstrap_interval(np.ones(5), level=1.5), ValueError, "level must be < 1"),
+    ("bootstrap one example", lambda W, R: paths.bootstrap_interval(np.ones(1)), ValueError, "at least 2 examples"),
+    ("bootstrap num", lambda W, R: paths.bootstrap_interval(np.ones(5), num=1), ValueError, "num must be >= 10"),
+    # -- probes ------------------------------------------------------------------------------
+    ("short_directions no threshold", lambda W, R: probes.short_directions(R, R.params), ValueError, "threshold is required"),
+    ("short_directions negative threshold", lambda W, R: probes.short_directions(R, R.params, threshold=-1.0), ValueError, "threshold must be > 0"),
+    ("hessian method", lambda W, R: probes.hessian_eigenvalues(R, R.params, method="power"), ValueError, "method must be one of 'auto', 'exact', 'lanczos'"),
+    ("hessian which", lambda W, R: probes.Hessian(R, R.params).eigenvalues(3, which="middle"), ValueError, "which must be one of"),
+    ("hessian lanczos k", lambda W, R: probes.Hessian(R, R.params).eigenvalues(0, method="lanczos"), ValueError, "k must be >= 1"),
+    ("hessian params short", lambda W, R: probes.Hessian(R, ONES5), ValueError, "params must be a vector of length"),
+    ("hessian vector short", lambda W, R: probes.hessian_vector_product(R, R.params, ONES5), ValueError, "vector must be a vector of length"),
+    ("hessian trace samples", lambda W, R: probes.Hessian(R, R.params).trace(num_samples=0), ValueError, "num_samples must be >= 1"),
+    # -- geometry, cache, scales, claims, plots -----------------------------------------------
+    ("cosines dim", lambda W, R: highdim.random_cosines(1), ValueError, "dim must be >= 2"),
+    ("cosines seed", lambda W, R: highdim.random_cosines(10, seed=-1), ValueError, "seed must be >= 0"),
+    ("norms num", lambda W, R: highdim.gaussian_norms(10, num=0), ValueError, "num must be >= 1"),
+    ("shell nan thickness", lambda W, R: highdim.shell_volume_fraction(10, float("nan")), ValueError, "thickness must be a finite"),
+    ("shell nan dim", lambda W, R: highdim.shell_volume_fraction(float("nan"), 0.1), ValueError, "dim must hold finite numbers >= 1"),
+    ("shell dim string", lambda W, R: highdim.shell_volume_fraction("ten", 0.1), TypeError, "dim must be a number"),
+    ("line distance n", lambda W, R: highdim.line_distance_to_subspace(5, 5), ValueError, "n must be <= 4"),
+    ("config hash int keys", lambda W, R: cache.config_hash({1: "a"}), TypeError, "config keys must be strings"),
+    ("config hash object", lambda W, R: cache.config_hash({"a": object()}), TypeError, "config values must be"),
+    ("config hash not a dict", lambda W, R: cache.config_hash([1]), TypeError, "config must be a dict"),
+    ("config hash nan", lambda W, R: cache.config_hash({"a": float("nan")}), ValueError, "config values must be finite"),
+    ("cache name", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a b", {}, train.MinimizeResult(ONES5, ONES5, 0.0)), ValueError, "name must be letters"),
+    ("cache result not dataclass", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a", {}, {"x": 1}), TypeError, "result must be a dataclass instance"),
+    ("cache object field", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a", {}, train.MinimizeResult(ONES5, ONES5, object())), TypeError, "field 'final_loss' holds a object"),
+    ("scale name", lambda W, R: scale.get_scale("huge"), ValueError, "scale .* must be one of 'quick', 'paper', 'paper-dry-run'"),
+    ("claim key", lambda W, R: claims.check("Bad Key", paper="p", verdict="reproduced", on="toy", measured="m", holds=True), ValueError, "key must be lowercase"),
+    ("claim verdict", lambda W, R: claims.check("a", paper="p", verdict="yes", on="toy", measured="m", holds=True), ValueError, "verdict must be one of"),
+    ("claim holds", lambda W, R: claims.check("a", paper="p", verdict="reproduced", on="toy", measured="m", holds="yes"), TypeError, "holds must be a boolean"),
+    ("plot 2d on 5d", lambda W, R: plots.loss_surface_2d(None, W), ValueError, "landscape must be 2-dimensional"),
+    ("plot wedges n", lambda W, R: plots.wedges_3d(None, n=3), ValueError, "n must be 1 or 2"),
+]
+
+OBSCURE = ("InvalidArgumentError", "ResourceExhaustedError", "graph execution", "Traceback", "tf.function")
+
+
+@pytest.fixture(scope="module")
+def landscapes(tiny_network):
+    return toy.WedgeLandscape(5, 3), tiny_network
+
+
+def test_the_table_is_large():
+    assert len(TABLE) >= 100
+    assert len({name for name, *_ in TABLE}) == len(TABLE), "names must be unique"
+
+
+@pytest.mark.parametrize("name, call, error, words", TABLE, ids=[row[0] for row in TABLE])
+def test_bad_call_gets_a_clear_error(landscapes, name, call, error, words):
+    with pytest.raises(error, match=words) as raised:
+        call(*landscapes)
+    assert type(raised.value) in (ValueError, TypeError, MemoryError), (
+        f"{name}: raised {type(raised.value).__name__}, a subclass: {raised.value}")
+    assert not any(mark in str(raised.value) for mark in OBSCURE), f"{name}: obscure message {raised.value}"

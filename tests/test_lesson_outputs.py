@@ -1,0 +1,94 @@
+"""The comparison of re-executed lesson outputs (tests/lesson_outputs.py): exact for text
+and integers, within a tolerance for decimals, and able to fail."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lesson_outputs import DEFAULT_RTOL, Tolerance, compare_text, largest_relative_difference, split_numbers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_numbers_are_split_from_the_text_around_them():
+    text, numbers = split_numbers("D = 400, L2 1e-4: spread 0.0403 [0.5  0.73] -0.62, fig-2 and 1570x.")
+    assert numbers == ["400", "1e-4", "0.0403", "0.5", "0.73", "-0.62", "2", "1570"]
+    assert text[1] == ", L2 " and text[4] == " " and text[-1] == "x."  # numpy's padding collapsed
+
+
+@pytest.mark.parametrize("stored, new, passes", [
+    ("spread 0.0403", "spread 0.0403", True),
+    ("spread 0.0403", "spread 0.0410", True),            # 1.7%: rounding on another CPU
+    ("spread 0.0403", "spread 0.0524", False),           # 30%: real drift
+    ("accuracy 0.97", "accuracy 0.98", True),            # one unit in the last printed digit
+    ("accuracy 0.30", "accuracy 0.39", False),
+    ("loss 4.0e-04", "loss 4.1e-04", True),
+    ("loss 4.0e-04", "loss 5.2e-04", False),
+    ("d_lim 100", "d_lim 101", False),                    # integers are exact by default
+    ("20 of 20 pairs", "19 of 20 pairs", False),
+    ("different wedges: True", "different wedges: False", False),
+    ("spread 0.04", "spread 0.04 and more", False),       # structure differs
+])
+def test_default_tolerance(stored, new, passes):
+    assert (compare_text(stored, new, Tolerance()) is None) == passes
+
+
+def test_cell_tolerance_is_declared_with_a_reason():
+    cell = {"metadata": {"tolerance": {"rtol": 0.2, "integers": 3, "reason": "noisy"}}}
+    tolerance = Tolerance.of_cell(cell)
+    assert compare_text("count 150, ratio 1.00", "count 153, ratio 1.19", tolerance) is None
+    assert compare_text("count 150, ratio 1.00", "count 154, ratio 1.00", tolerance) is not None
+    assert Tolerance.of_cell({"metadata": {}}) == Tolerance(DEFAULT_RTOL, 0)
+    with pytest.raises(ValueError, match="reason"):
+        Tolerance.of_cell({"metadata": {"tolerance": {"rtol": 0.2}}})
+    with pytest.raises(ValueError, match="keys"):
+        Tolerance.of_cell({"metadata": {"tolerance": {"rtoll": 0.2, "reason": "typo"}}})
+    with pytest.raises(ValueError, match="rtol"):
+        Tolerance.of_cell({"metadata": {"tolerance": {"rtol": 2, "reason": "too loose"}}})
+
+
+def test_largest_relative_difference():
+    assert largest_relative_difference("a 1.00 b 2.0", "a 1.01 b 2.0") == pytest.approx(0.01 / 1.01)
+    assert largest_relative_difference("a 1", "a 1 b") != largest_relative_difference("a 1", "a 1 b")  # nan
+
+
+def _change_a_number_by_30_percent(notebook):
+    """In the first code cell whose stored text output holds a decimal number, multiply it by 1.3."""
+    for index, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
+        for output in cell.get("outputs", []):
+            text = output.get("text") if output.get("output_type") == "stream" else None
+            if not text:
+                continue
+            _, numbers = split_numbers(text)
+            decimals = [n for n in numbers if "." in n and abs(float(n)) > 0.05]
+            if decimals:
+                old = decimals[0]
+                new = f"{float(old) * 1.3:.{len(old.split('.')[1])}f}"
+                output["text"] = text.replace(old, new, 1)
+                return index, old, new
+    raise AssertionError("no stored decimal number to change")
+
+
+def test_a_stored_output_changed_by_30_percent_fails_and_the_rest_passes(tmp_path):
+    """End to end: nbval re-executes chapter 1 (the quickest) against a copy whose stored
+    output was changed by 30%: that cell fails, every other cell passes."""
+    source = ROOT / "lessons" / "01_high_dimensions.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    index, old, new = _change_a_number_by_30_percent(notebook)
+    copy = tmp_path / source.name
+    nbformat.write(notebook, copy)
+    shutil.copy(ROOT / "tests" / "nbval_sanitize.cfg", tmp_path / "nbval_sanitize.cfg")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(copy), "-p", "lesson_outputs", "--lesson-outputs",
+         "--nbval-current-env", "--nbval-sanitize-with", str(tmp_path / "nbval_sanitize.cfg"),
+         "-p", "no:cacheprovider", "-q", "-o", "addopts=", "-o", f"pythonpath={ROOT / 'tests'}",
+         "--rootdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 1, report[-3000:]
+    assert f"Cell {index} " in report and f"moved from {new} to {old}" in report, report[-3000:]
+    assert "1 failed" in report and " passed" in report, report[-3000:]

@@ -1,0 +1,73 @@
+"""Curvature probes and short-direction counts."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from landscape import probes, toy, train
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_network):
+    """A point near a minimum of the tiny network (a cosine schedule settles it)."""
+    return train.minimize(tiny_network, tiny_network.initial_params(0), 600, 1e-2, schedule="cosine").params
+
+
+def test_hessian_vector_product_matches_finite_differences(tiny_network):
+    params = tiny_network.initial_params(2)
+    vector = tf.random.stateless_normal([tiny_network.dim], seed=[1, 1])
+    step = 1e-2
+    _, plus = tiny_network.loss_and_grad(params + step * vector)
+    _, minus = tiny_network.loss_and_grad(params - step * vector)
+    numeric = (plus - minus).numpy() / (2 * step)
+    exact = probes.hessian_vector_product(tiny_network, params, vector).numpy()
+    assert np.linalg.norm(exact - numeric) < 2e-2 * np.linalg.norm(numeric)
+
+
+def test_exact_and_lanczos_spectra_agree(tiny_network):
+    hessian = probes.Hessian(tiny_network, tiny_network.initial_params(3))
+    exact = hessian.eigenvalues(method="exact")
+    assert exact.shape == (tiny_network.dim,) and np.all(np.diff(exact) <= 1e-12)
+    np.testing.assert_allclose(hessian.eigenvalues(5, method="lanczos"), exact[:5], rtol=1e-2, atol=1e-5)
+    np.testing.assert_allclose(hessian.eigenvalues(3, which="smallest", method="lanczos"), exact[-3:],
+                               rtol=1e-2, atol=1e-5)
+    assert hessian.numerical_floor() == pytest.approx(max(0.0, -exact[-1]))
+    assert hessian.trace(num_samples=300) == pytest.approx(exact.sum(), rel=0.2)
+
+
+def test_short_directions_count_eigenvalues_above_the_threshold(tiny_network, trained):
+    hessian = probes.Hessian(tiny_network, trained)
+    exact = hessian.eigenvalues()
+    threshold = max(1e-3, 2 * hessian.numerical_floor())
+    count = probes.short_directions(tiny_network, trained, threshold=threshold, method="exact")
+    assert count == int(np.sum(exact > threshold)) > 0
+
+
+def test_lanczos_count_reaching_k_is_an_error_not_a_number(tiny_network, trained):
+    floor = probes.Hessian(tiny_network, trained).numerical_floor()
+    with pytest.raises(ValueError, match="raise k"):
+        probes.short_directions(tiny_network, trained, threshold=1.01 * floor + 1e-9, method="lanczos", k=3)
+
+
+def test_threshold_below_the_numerical_floor_is_an_error(tiny_network):
+    params = tiny_network.initial_params(0)  # not a minimum: negative eigenvalues
+    floor = probes.Hessian(tiny_network, params).numerical_floor()
+    assert floor > 0
+    with pytest.raises(ValueError, match="numerical floor"):
+        probes.short_directions(tiny_network, params, threshold=floor / 2, method="exact")
+
+
+def test_short_directions_on_the_toy_are_counted_by_the_toy():
+    landscape = toy.WedgeLandscape(10, 6)
+    point = np.array([0.0, 1.0, 2.0, 0.001, -3.0, 0.0, 1.0, 1.0, -0.002, 2.0], np.float32)
+    assert probes.short_directions(landscape, point) == 4
+    assert probes.short_directions(landscape, point, tolerance=1e-6) == 2
+
+
+def test_short_directions_bad_input(tiny_network):
+    params = tiny_network.initial_params(0)
+    with pytest.raises(ValueError, match="threshold is required"):
+        probes.short_directions(tiny_network, params)
+    with pytest.raises(ValueError, match="method must be"):
+        probes.hessian_eigenvalues(tiny_network, params, method="power")
+    with pytest.raises(ValueError, match="k is required"):
+        probes.Hessian(tiny_network, params).eigenvalues(method="lanczos")
