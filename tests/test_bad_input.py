@@ -58,7 +58,7 @@ TABLE = [
     ("toy dim float", lambda W, R: toy.WedgeLandscape(5.0, 1), TypeError, "dim must be an integer"),
     ("toy dim huge", lambda W, R: toy.WedgeLandscape(10**11, 1), ValueError, "dim must be <= 268435456"),
     ("toy rotate string", lambda W, R: toy.WedgeLandscape(5, 1, rotate="yes"), TypeError, "rotate must be True or False"),
-    ("toy rotate too large", lambda W, R: toy.WedgeLandscape(9000, 1, rotate=True), ValueError, "rotate=False"),
+    ("rotation block", lambda W, R: toy.RandomRotation(10, block=0), ValueError, "block must be >= 1"),
     ("toy seed negative", lambda W, R: toy.WedgeLandscape(5, 1, seed=-1), ValueError, "seed must be >= 0"),
     ("toy init_scale zero", lambda W, R: toy.WedgeLandscape(5, 1, init_scale=0.0), ValueError, "init_scale must be > 0"),
     ("toy init_scale numpy ok, nan bad", lambda W, R: toy.WedgeLandscape(5, 1, init_scale=np.float32("nan")), ValueError, "init_scale must be a finite"),

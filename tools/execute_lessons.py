@@ -122,9 +122,10 @@ def _current_environment_kernel():
     return Manager
 
 
-def execute(md_path: Path, scale: str, output: Path | None = None) -> Path:
+def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds: list | None = None) -> Path:
     """Execute one lesson in the current environment and write its notebook (by default
-    beside the ``.md``); raise :class:`LessonFailed` on any error or stderr output."""
+    beside the ``.md``); raise :class:`LessonFailed` on any error or stderr output.
+    ``cell_seconds``, if given, receives (seconds, cell index, first line) per code cell."""
     import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -133,7 +134,15 @@ def execute(md_path: Path, scale: str, output: Path | None = None) -> Path:
     nb = build_notebook(md_path)
     name = md_path.name
 
+    started = {}
+
+    def start_clock(cell, cell_index):
+        started[cell_index] = time.monotonic()
+
     def reject_stderr(cell, cell_index, execute_reply):
+        if cell_seconds is not None:
+            first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("---")), "")
+            cell_seconds.append((time.monotonic() - started[cell_index], cell_index, first[:60]))
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
                 raise LessonFailed(f"{name}: cell {cell_index} wrote to stderr (warnings and log lines are "
@@ -143,7 +152,7 @@ def execute(md_path: Path, scale: str, output: Path | None = None) -> Path:
                             kernel_manager_class=_current_environment_kernel(),
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(md_path.parent)}},
-                            record_timing=False, on_cell_executed=reject_stderr)
+                            record_timing=False, on_cell_start=start_clock, on_cell_executed=reject_stderr)
     try:
         client.execute()
     except (LessonFailed, CellExecutionError, CellTimeoutError, DeadKernelError) as error:
@@ -167,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--force", action="store_true", help="execute even if up to date")
     group.add_argument("--check", action="store_true", help="list stale lessons; exit 1 if any")
+    parser.add_argument("--profile", action="store_true", help="print the slowest cells of each executed lesson")
     args = parser.parse_args(argv)
     _environment().apply()
     scale = scale_name()
@@ -187,13 +197,16 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"{md.name}: executing at scale {scale!r} ({reason}) ...", flush=True)
         start = time.monotonic()
+        cells: list = []
         try:
-            execute(md, scale)
+            execute(md, scale, cell_seconds=cells)
         except LessonFailed as error:
             print(f"FAILED {error}", file=sys.stderr, flush=True)
             status = 1
             continue
         print(f"{md.name}: executed in {time.monotonic() - start:.0f} s", flush=True)
+        for seconds, index, first in sorted(cells, reverse=True)[:6] if args.profile else []:
+            print(f"    {seconds:6.1f} s  cell {index}: {first}", flush=True)
     return status
 
 

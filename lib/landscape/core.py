@@ -55,11 +55,23 @@ class Landscape(Protocol):
 class BatchedLoss(Protocol):
     """A landscape that evaluates many parameter vectors in one computation.
 
-    ``batch_loss(points)`` takes a (k, dim) float32 tensor and returns the k losses
-    as a tensor; it may be called inside a compiled function.
+    ``batch_loss(points)`` takes a (k, dim) float32 tensor and returns the k full
+    losses; ``batch_minibatch_loss(points, step)`` the k losses on training step
+    ``step``'s minibatch (the same minibatch for every point). Both are graph code:
+    training loops differentiate them to train many points at once. ``losses(points)``
+    is the eager version of ``batch_loss``, returning a NumPy array. ``vectorized``
+    says whether the rows are computed in one vectorized computation (the toy) or one
+    after the other inside the graph (a network): only in the first case is training
+    many points together faster than training them one at a time.
     """
 
+    vectorized: bool
+
     def batch_loss(self, points) -> tf.Tensor: ...
+
+    def batch_minibatch_loss(self, points, step) -> tf.Tensor: ...
+
+    def losses(self, points) -> np.ndarray: ...
 
 
 @runtime_checkable

@@ -83,6 +83,8 @@ def load_dataset(name: str = "digits", *, max_train: int | None = None, max_test
     if max_test is not None and max_test < len(x_test):
         keep = np.sort(rng.choice(len(x_test), max_test, replace=False))
         x_test, y_test = x_test[keep], y_test[keep]
+    if x_train.dtype == np.uint8:  # Keras' images: scale to [0, 1]
+        x_train, x_test = (x.astype(np.float32) / 255.0 for x in (x_train, x_test))
     return Dataset(name, x_train, y_train, x_test, y_test, num_classes)
 
 
@@ -132,10 +134,6 @@ def _load_keras(name):
             f"from a machine that has it. To run offline now, use load_dataset('digits') or "
             f"load_dataset('mnist1d'), which need no download (the 'quick' scale does)."
         ) from error
-    return (_as_images(x_train), y_train.reshape(-1).astype(np.int32),
-            _as_images(x_test), y_test.reshape(-1).astype(np.int32), num_classes)
-
-
-def _as_images(x):
-    x = x.astype(np.float32) / 255.0
-    return x[..., None] if x.ndim == 3 else x
+    # Still bytes: load_dataset subsets them before they become floats (4 times larger).
+    x_train, x_test = (x[..., None] if x.ndim == 3 else x for x in (x_train, x_test))
+    return x_train, y_train.reshape(-1).astype(np.int32), x_test, y_test.reshape(-1).astype(np.int32), num_classes

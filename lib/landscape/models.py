@@ -147,6 +147,8 @@ class ModelLandscape:
     seed : seed of the minibatch order.
     """
 
+    vectorized = False  # batched losses loop over the points inside the graph (tf.map_fn)
+
     def __init__(self, model, data, *, batch_size: int | None = None, loss_fn=None,
                  include_regularization: bool = True, eval_batch_size: int = 4096, seed: int = 0):
         if not isinstance(model, tf.keras.Model):
@@ -185,6 +187,9 @@ class ModelLandscape:
         self.x_train = tf.constant(x)
         self.y_train = tf.constant(y)
         self._non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
+        # Keras keeps the state of dropout's random generator in non-trainable variables;
+        # a stateless call would reuse one mask for ever, so training steps set it per step.
+        self._seed_states = [i for i, v in enumerate(model.non_trainable_variables) if "seed_generator" in v.path]
 
     def __repr__(self) -> str:
         return f"ModelLandscape({self.model.name}, dim={self.dim}, examples={self.num_examples})"
@@ -211,15 +216,25 @@ class ModelLandscape:
         logits, _ = self.model.stateless_call(self.view.unflatten(params), self._non_trainable, x, training=training)
         return logits
 
-    def batch_objective(self, params, x, y, training):
+    def _non_trainable_at(self, step):
+        """The non-trainable state for training step ``step`` (fresh dropout masks each step)."""
+        if step is None or not self._seed_states:
+            return self._non_trainable
+        state = list(self._non_trainable)
+        for i in self._seed_states:
+            state[i] = tf.cast(tf.stack([self.seed + 1000 * i, tf.cast(step, tf.int64)]), state[i].dtype)
+        return state
+
+    def batch_objective(self, params, x, y, training, step=None):
         """Graph code: the training objective on one batch (data loss plus the model's
-        regularization losses of the weights in ``params``, not of the stored ones)."""
+        regularization losses of the weights in ``params``, not of the stored ones).
+        ``training`` switches dropout on, with masks drawn for training step ``step``."""
         weights = self.view.unflatten(params)
+        state = self._non_trainable_at(step if training else None)
         if self.include_regularization and self.model.losses:
-            logits, _, extra = self.model.stateless_call(
-                weights, self._non_trainable, x, training=training, return_losses=True)
+            logits, _, extra = self.model.stateless_call(weights, state, x, training=training, return_losses=True)
             return self.keras_loss(y, logits) + tf.add_n(extra)
-        logits, _ = self.model.stateless_call(weights, self._non_trainable, x, training=training)
+        logits, _ = self.model.stateless_call(weights, state, x, training=training)
         return self.keras_loss(y, logits)
 
     def loss_graph(self, params):
@@ -242,26 +257,36 @@ class ModelLandscape:
         """Graph code: the full training loss at each row of a (k, dim) tensor."""
         return tf.map_fn(self.loss_graph, points, fn_output_signature=tf.float32)
 
+    def minibatch(self, step):
+        """Graph code: the inputs and labels of training step ``step`` (every example once
+        per epoch, in an order reshuffled every epoch, seeded: a run is reproducible)."""
+        if self.batch_size == self.num_examples:
+            return self.x_train, self.y_train
+        per_epoch = self.num_examples // self.batch_size
+        epoch = step // per_epoch
+        order = tf.argsort(tf.random.stateless_uniform(
+            [self.num_examples], seed=tf.stack([tf.cast(self.seed, tf.int64), tf.cast(epoch, tf.int64)])))
+        start = (step % per_epoch) * self.batch_size
+        index = order[start:start + self.batch_size]
+        return tf.gather(self.x_train, index), tf.gather(self.y_train, index)
+
+    def batch_minibatch_loss(self, points, step) -> tf.Tensor:
+        """Graph code: the training objective of each row on step ``step``'s minibatch."""
+        x, y = self.minibatch(step)
+        return tf.map_fn(lambda p: self.batch_objective(p, x, y, True, step), points,
+                         fn_output_signature=tf.float32)
+
     def losses(self, points) -> np.ndarray:
         """Full training loss at every row of a (k, dim) array, in one computation."""
         return _batch_loss(self, as_points(points, self.dim)).numpy()
 
     def minibatch_loss_and_grad(self, params, step):
-        """Graph code: loss and gradient on minibatch number ``step`` (reshuffled every
-        epoch, seeded, so a run is reproducible). Dropout is on while training."""
-        if self.batch_size == self.num_examples:
-            x, y = self.x_train, self.y_train
-        else:
-            per_epoch = self.num_examples // self.batch_size
-            epoch = step // per_epoch
-            order = tf.argsort(tf.random.stateless_uniform(
-                [self.num_examples], seed=tf.stack([tf.cast(self.seed, tf.int64), tf.cast(epoch, tf.int64)])))
-            start = (step % per_epoch) * self.batch_size
-            index = order[start:start + self.batch_size]
-            x, y = tf.gather(self.x_train, index), tf.gather(self.y_train, index)
+        """Graph code: loss and gradient on minibatch number ``step`` (see :meth:`minibatch`).
+        Dropout is on while training, with fresh masks every step."""
+        x, y = self.minibatch(step)
         with tf.GradientTape() as tape:
             tape.watch(params)
-            loss = self.batch_objective(params, x, y, True)
+            loss = self.batch_objective(params, x, y, True, step)
         return loss, tape.gradient(loss, params)
 
     def initial_params(self, seed: int = 0) -> tf.Tensor:

@@ -44,10 +44,10 @@ class Network:
     model: str                  # "mlp" or "simple_cnn"
     mlp_widths: tuple
     train_steps: int = work(5)
-    batch_size: int | None  # None: full batch
+    batch_size: int | None = work(32)  # None: full batch
     learning_rate: float  # Adam, constant (the paper's setting)
-    max_train: int | None = work(256)  # subset of the training set (None: all)
-    max_test: int | None = work(128)
+    max_train: int | None = work(64)  # subset of the training set (None: all)
+    max_test: int | None = work(64)
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,17 @@ class Subspaces:
     toy_seeds: int = work(2)
     fc_dataset: str  # dataset of the fully connected network (Li et al. use MNIST)
     fc_widths: tuple
+    fc_batch_size: int | None = work(32)  # minibatch of the subspace training (None: full batch)
     cnn_channels: tuple
-    cnn_batch_size: int | None
+    cnn_batch_size: int | None = work(32)
     dims: tuple  # d values tried on real networks
     seeds: int = work(2)
     steps: int = work(5)
     learning_rate: float
     kind: str  # projection of the real-network sweeps ("dense" is fastest for small D)
     radius_seeds: int = work(1)
-    max_train: int | None = work(256)
+    max_train: int | None = work(64)
+    max_test: int | None = work(64)
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,10 @@ SCALES = {
         network=Network(dataset="digits", model="mlp", mlp_widths=(64, 32), train_steps=1500, batch_size=None,
                         learning_rate=1e-2, max_train=None, max_test=None),
         subspaces=Subspaces(toy_pairs=((400, 300), (600, 450), (800, 600)), toy_steps=1500, toy_seeds=5,
-                            fc_dataset="digits", fc_widths=(64, 32), cnn_channels=(8, 16, 16), cnn_batch_size=128,
-                            dims=(25, 50, 100, 200, 300, 400, 600, 800), seeds=3, steps=400, learning_rate=0.1,
-                            kind="dense", radius_seeds=3, max_train=None),
+                            fc_dataset="digits", fc_widths=(64, 32), fc_batch_size=128, cnn_channels=(8, 16, 16),
+                            cnn_batch_size=64,
+                            dims=(25, 50, 100, 200, 400, 800), seeds=3, steps=300, learning_rate=0.1,
+                            kind="dense", radius_seeds=3, max_train=None, max_test=None),
         tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=60, curve_bends=8,
                         curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
                         hessian_k=1000, hessian_examples=None, pairs=3),
@@ -135,10 +138,11 @@ SCALES = {
         network=Network(dataset="cifar10", model="simple_cnn", mlp_widths=(200, 200), train_steps=20_000,
                         batch_size=128, learning_rate=1e-3, max_train=None, max_test=None),
         subspaces=Subspaces(toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), toy_steps=5000, toy_seeds=5,
-                            fc_dataset="mnist", fc_widths=(200, 200), cnn_channels=(16, 32, 32), cnn_batch_size=128,
+                            fc_dataset="mnist", fc_widths=(200, 200), fc_batch_size=128, cnn_channels=(16, 32, 32),
+                            cnn_batch_size=128,
                             dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000, 4000, 6000),
                             seeds=3, steps=10_000, learning_rate=1e-2, kind="fastfood", radius_seeds=3,
-                            max_train=None),
+                            max_train=None, max_test=None),
         tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
                         curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
                         hessian_k=1000, hessian_examples=2048, pairs=3),

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .core import (Classifier, as_params, check_choice, check_int, check_positive, check_seed, check_int_sequence)
+from .core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_int_sequence, check_positive,
+                   check_seed, compiled)
 from .train import minimize
 
 __all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
@@ -210,69 +211,124 @@ class RandomSubspace:
 class SubspaceLandscape:
     """A landscape restricted to random subspaces of one kind: a loss over ``theta``.
 
-    The current subspace's origin and projection live in variables; :meth:`use`
-    switches to another subspace (any d), so a training loop compiled for this
-    object serves them all.
+    One subspace, or several of the same kind and dimension d trained together as
+    *members* (e.g. the seeds of a sweep): then ``theta`` holds the members' d
+    coordinates one after the other, each member maps to its own point, and the loss
+    is the sum of the members' losses. They never interact (and Adam's steps are per
+    coordinate), so this is training each alone, in one computation per step; it
+    needs a landscape with batched losses. The subspaces' origins and projections live
+    in variables; :meth:`use` switches to other subspaces (any d, the same number of
+    members), so a training loop compiled for this object serves a whole sweep.
     """
 
-    def __init__(self, landscape, subspace: RandomSubspace):
-        if not isinstance(subspace, RandomSubspace):
-            raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
+    def __init__(self, landscape, subspaces):
         self.landscape = landscape
-        self.kind = subspace.kind
-        self._offset = subspace.projection.offset
-        self.origin = tf.Variable(tf.zeros([landscape.dim]), trainable=False)
-        self.state = {key: tf.Variable(value, trainable=False, shape=tf.TensorShape(None))
-                      for key, value in subspace.projection.state.items()}
-        self.use(subspace)
+        self.kind = None
+        subspaces = self._checked(subspaces)
+        self.members = len(subspaces)
+        if self.members > 1 and not isinstance(landscape, BatchedLoss):
+            raise TypeError(f"several subspaces at once need a landscape with batched losses; "
+                            f"{type(landscape).__name__} has none: train one subspace at a time")
+        self.kind = subspaces[0].kind
+        self._offset = subspaces[0].projection.offset
+        self.origin = tf.Variable(tf.zeros([self.members, landscape.dim]), trainable=False)
+        self.state = {key: tf.Variable(tf.stack([s.projection.state[key] for s in subspaces]), trainable=False,
+                                       shape=tf.TensorShape(None))
+                      for key in subspaces[0].projection.state}
+        self.use(subspaces)
 
-    def use(self, subspace: RandomSubspace) -> "SubspaceLandscape":
-        """Restrict to ``subspace`` from now on (same landscape and projection kind)."""
-        if not isinstance(subspace, RandomSubspace):
-            raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
-        if subspace.dim != self.landscape.dim:
-            raise ValueError(f"subspace.dim ({subspace.dim}) must equal landscape.dim ({self.landscape.dim})")
-        if subspace.kind != self.kind:
-            raise ValueError(f"subspace.kind must be {self.kind!r} for this SubspaceLandscape, got {subspace.kind!r}")
-        self.origin.assign(subspace.origin)
-        for key, value in subspace.projection.state.items():
-            self.state[key].assign(value)
-        self.dim = subspace.d
+    def _checked(self, subspaces) -> list:
+        subspaces = [subspaces] if isinstance(subspaces, RandomSubspace) else list(subspaces)
+        if not subspaces or not all(isinstance(s, RandomSubspace) for s in subspaces):
+            raise TypeError("subspace must be a RandomSubspace (or a non-empty list of them)")
+        kind = self.kind or subspaces[0].kind
+        for subspace in subspaces:
+            if subspace.dim != self.landscape.dim:
+                raise ValueError(f"subspace.dim ({subspace.dim}) must equal landscape.dim ({self.landscape.dim})")
+            if subspace.kind != kind:
+                raise ValueError(f"subspace.kind must be {kind!r} for this SubspaceLandscape, got {subspace.kind!r}")
+        if len({s.d for s in subspaces}) != 1:
+            raise ValueError(f"members must share d, got {sorted({s.d for s in subspaces})}")
+        return subspaces
+
+    def use(self, subspaces) -> "SubspaceLandscape":
+        """Restrict to ``subspaces`` from now on (same landscape, kind and number of members)."""
+        subspaces = self._checked(subspaces)
+        if len(subspaces) != self.members:
+            raise ValueError(f"subspaces must hold {self.members} members, got {len(subspaces)}")
+        self.origin.assign(tf.stack([s.origin for s in subspaces]))
+        for key, variable in self.state.items():
+            variable.assign(tf.stack([s.projection.state[key] for s in subspaces]))
+        self.d = subspaces[0].d
+        self.dim = self.members * self.d
         return self
 
     def project(self, theta):
-        """Graph code: the full-space point of ``theta`` in the current subspace."""
+        """Graph code: the full-space point of ``theta`` (a vector), or the members' points (rows)."""
+        dim = self.landscape.dim
         state = {key: tf.convert_to_tensor(variable) for key, variable in self.state.items()}
-        # The state's shapes depend on d, so the variables do not fix them: restore the known length.
-        return self.origin + tf.reshape(self._offset(state, theta, self.landscape.dim), [self.landscape.dim])
+        if self.members == 1:
+            offset = self._offset({k: v[0] for k, v in state.items()}, theta, dim)
+            # The state's shapes depend on d, so the variables do not fix them: restore the known length.
+            return self.origin[0] + tf.reshape(offset, [dim])
+        thetas = tf.reshape(theta, [self.members, -1])
+        offsets = tf.vectorized_map(lambda pair: self._offset(pair[0], pair[1], dim), (state, thetas))
+        return self.origin + tf.reshape(offsets, [self.members, dim])
 
-    def _pull_back(self, theta, full_loss_and_grad):
+    def loss_graph(self, theta):
+        if self.members == 1:
+            return self.landscape.loss_graph(self.project(theta))
+        return tf.reduce_sum(self.landscape.batch_loss(self.project(theta)))
+
+    def minibatch_loss_and_grad(self, theta, step):
         with tf.GradientTape() as tape:
             tape.watch(theta)
             params = self.project(theta)
-        loss, grad = full_loss_and_grad(params)
+        if self.members == 1:
+            loss, grad = self.landscape.minibatch_loss_and_grad(params, step)
+        else:
+            with tf.GradientTape() as inner:
+                inner.watch(params)
+                loss = tf.reduce_sum(self.landscape.batch_minibatch_loss(params, step))
+            grad = inner.gradient(loss, params)
         # Chain rule: d loss / d theta = M grad, computed through the projection (a
         # sparse projection's gather yields IndexedSlices: make it a dense vector).
         return loss, tf.convert_to_tensor(tape.gradient(params, theta, output_gradients=grad))
 
-    def loss_graph(self, theta):
-        return self.landscape.loss_graph(self.project(theta))
-
-    def minibatch_loss_and_grad(self, theta, step):
-        return self._pull_back(theta, lambda p: self.landscape.minibatch_loss_and_grad(p, step))
-
     def loss(self, theta):
-        theta = as_params(theta, self.dim, "theta")
-        return self.landscape.loss(self.project(theta))
+        """The loss (the members' summed loss) at ``theta``."""
+        return _subspace_loss(self, as_params(theta, self.dim, "theta"))
 
     def loss_and_grad(self, theta):
-        theta = as_params(theta, self.dim, "theta")
-        return self._pull_back(theta, self.landscape.loss_and_grad)
+        return _subspace_loss_and_grad(self, as_params(theta, self.dim, "theta"))
+
+    def points(self, theta) -> np.ndarray:
+        """The full-space point of every member, (members, D)."""
+        params = _subspace_points(self, as_params(theta, self.dim, "theta"))
+        return params.numpy().reshape(self.members, -1)
 
     def initial_params(self, seed: int = 0):
         # Training in a subspace starts at its origin (theta = 0), as in Li et al. 2018.
         del seed
         return tf.zeros([self.dim])
+
+
+@compiled(reduce_retracing=True)
+def _subspace_points(restricted, theta):
+    return restricted.project(theta)
+
+
+@compiled(reduce_retracing=True)
+def _subspace_loss(restricted, theta):
+    return restricted.loss_graph(theta)
+
+
+@compiled(reduce_retracing=True)
+def _subspace_loss_and_grad(restricted, theta):
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        loss = restricted.loss_graph(theta)
+    return loss, tape.gradient(loss, theta)
 
 
 @dataclass
@@ -384,19 +440,28 @@ def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin
 
     final_loss = np.zeros((dims.size, len(seeds)))
     accuracy = np.zeros_like(final_loss) if classifies else None
-    runs = [(i, j) for i in range(dims.size) for j in range(len(seeds))]
+    # All seeds of a d train together in one computation when the landscape evaluates
+    # many points in one vectorized computation; otherwise one after the other (training
+    # them together would only loop inside the graph, which is slower). One compiled loop.
+    together = isinstance(landscape, BatchedLoss) and landscape.vectorized and len(seeds) > 1
+    groups = [(i, list(range(len(seeds)))) for i in range(dims.size)] if together else \
+        [(i, [j]) for i in range(dims.size) for j in range(len(seeds))]
     if progress:
         from tqdm.auto import tqdm
 
-        runs = tqdm(runs, desc="subspace training")
+        groups = tqdm(groups, desc="subspace training")
     restricted = None
-    for i, j in runs:
-        space = RandomSubspace(landscape.dim, int(dims[i]), kind, origins[j], seed=seeds[j])
-        restricted = restricted.use(space) if restricted is not None else SubspaceLandscape(landscape, space)
-        result = train_in_subspace(landscape, space, steps, learning_rate, restricted=restricted, **options)
-        final_loss[i, j] = result.final_loss
-        if classifies:
-            accuracy[i, j] = _accuracy(landscape, result.params)
+    for i, members in groups:
+        spaces = [RandomSubspace(landscape.dim, int(dims[i]), kind, origins[j], seed=seeds[j]) for j in members]
+        restricted = restricted.use(spaces) if restricted is not None else SubspaceLandscape(landscape, spaces)
+        result = minimize(restricted, restricted.initial_params(), steps, learning_rate, **options)
+        points = restricted.points(result.params)
+        losses = (landscape.losses(points) if isinstance(landscape, BatchedLoss)
+                  else np.array([float(landscape.loss(p)) for p in points]))
+        for j, point, loss in zip(members, points, losses):
+            final_loss[i, j] = loss
+            if classifies:
+                accuracy[i, j] = _accuracy(landscape, point)
 
     full_loss = full_accuracy = None
     if full_space:

@@ -6,7 +6,9 @@ directions. There is one wedge per n-subset of the D axes. The distance from P
 to the nearest wedge is found without enumerating wedges (Section 3.2 of the
 paper): keep the D - n smallest |P_i| and take the root of their sum of squares.
 With ``rotate=True`` the whole arrangement is turned by a random orthogonal
-matrix Q (the wedges become Q times the axis-aligned ones).
+matrix Q (the wedges become Q times the axis-aligned ones); :class:`RandomRotation`
+builds Q from small random rotations and permutations, so it costs O(D) memory at
+any D. :class:`QuadraticBasins` is a null model without wedges.
 
 Selecting the D - n smallest magnitudes does not need a sort. For large D the
 threshold (the (D - n)-th smallest |P_i|) is found by a two-pass radix select on
@@ -21,10 +23,7 @@ import tensorflow as tf
 
 from .core import as_params, as_points, check_int, check_positive, check_seed, compiled
 
-__all__ = ["WedgeLandscape", "QuadraticBasins", "MAX_ROTATED_DIM", "MAX_DIM", "RADIX_SELECT_FROM"]
-
-# A rotation is a dense D x D matrix: above this size it costs > 256 MB.
-MAX_ROTATED_DIM = 8192
+__all__ = ["WedgeLandscape", "QuadraticBasins", "RandomRotation", "MAX_DIM", "RADIX_SELECT_FROM"]
 # One float32 vector of this length is 1 GiB; training holds several.
 MAX_DIM = 2**28
 # From this D on, the radix select beats top_k (measured in benchmarks/toy_speed.py).
@@ -92,6 +91,8 @@ class WedgeLandscape:
         Standard deviation of the Gaussian initial points.
     """
 
+    vectorized = True  # batch_loss handles all rows in one top_k
+
     def __init__(self, dim: int, n: int, *, rotate: bool = False, seed: int = 0, init_scale: float = 1.0):
         self.dim = check_int(dim, "dim", minimum=1, maximum=MAX_DIM)
         self.n = check_int(n, "n", minimum=0, maximum=self.dim - 1)
@@ -100,13 +101,7 @@ class WedgeLandscape:
         self.rotate = rotate
         self.seed = check_seed(seed)
         self.init_scale = check_positive(init_scale, "init_scale")
-        self.rotation = None
-        if rotate:
-            if self.dim > MAX_ROTATED_DIM:
-                raise ValueError(
-                    f"dim must be <= {MAX_ROTATED_DIM} with rotate=True (a dense rotation of "
-                    f"dim={self.dim} needs {4 * self.dim**2 / 2**30:.1f} GiB); use rotate=False")
-            self.rotation = tf.constant(_random_rotation(self.dim, self.seed))
+        self.rotation = RandomRotation(self.dim, self.seed) if rotate else None
 
     @property
     def num_short(self) -> int:
@@ -121,16 +116,10 @@ class WedgeLandscape:
     def to_wedge_coordinates(self, params) -> tf.Tensor:
         """Coordinates in which the wedges are axis-aligned (Q^T P; P itself unrotated).
         Works on a vector or on the rows of a batch."""
-        if self.rotation is None:
-            return params
-        if params.shape.rank == 1:
-            return tf.linalg.matvec(self.rotation, params, transpose_a=True)
-        return tf.matmul(params, self.rotation)
+        return params if self.rotation is None else self.rotation.transpose_apply(params)
 
     def from_wedge_coordinates(self, coords) -> tf.Tensor:
-        if self.rotation is None:
-            return coords
-        return tf.linalg.matvec(self.rotation, coords)
+        return coords if self.rotation is None else self.rotation.apply(coords)
 
     def distance(self, coords):
         """Distance to the nearest axis-aligned wedge, over the last axis of ``coords``
@@ -165,6 +154,10 @@ class WedgeLandscape:
     def batch_loss(self, points) -> tf.Tensor:
         """Loss of every row of a (k, D) tensor, in one computation (graph code)."""
         return self.distance(self.to_wedge_coordinates(points))
+
+    def batch_minibatch_loss(self, points, step) -> tf.Tensor:
+        del step  # no data: the same as the full loss
+        return self.batch_loss(points)
 
     def losses(self, points) -> np.ndarray:
         """Loss of every row of a (k, D) array."""
@@ -240,14 +233,72 @@ def _batch_loss(landscape, points):
     return landscape.batch_loss(points)
 
 
-def _random_rotation(dim: int, seed: int) -> np.ndarray:
+def _haar_rotation(size: int, rng: np.random.Generator) -> np.ndarray:
     """A Haar-random orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
-    rng = np.random.default_rng(seed)
-    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
-    q *= np.sign(np.diag(r))
-    return q.astype(np.float32)
+    q, r = np.linalg.qr(rng.standard_normal((size, size)))
+    return q * np.sign(np.diag(r))
 
 
+class RandomRotation:
+    """A random orthogonal D x D matrix Q that is cheap at any D.
+
+    Q = B3 P2 B2 P1 B1: each B is block-diagonal with Haar-random blocks of ``block``
+    rows (the last block smaller when ``block`` does not divide D), each P a random
+    permutation. Three layers let every coordinate reach every other (block^3 >= D up
+    to 262,144 dimensions with blocks of 64). For D <= ``block`` it is one Haar
+    rotation. Memory O(D * block), a product O(D * block): a dense Haar rotation would
+    cost 4 D^2 bytes and an O(D^3) QR (hours at D = 10,000 on a CPU). It is not Haar-
+    distributed, but it is a generic rotation, which is all the toy needs: wedges that
+    are not aligned with the coordinates.
+    """
+
+    def __init__(self, dim: int, seed: int = 0, block: int = 64, layers: int = 3):
+        self.dim = check_int(dim, "dim", minimum=1)
+        rng = np.random.default_rng(check_seed(seed))
+        self.block = min(check_int(block, "block", minimum=1), self.dim)
+        self.num_blocks = -(-self.dim // self.block)
+        self.layers = 1 if self.dim <= self.block else check_int(layers, "layers", minimum=1)
+        blocks, permutations = [], []
+        for layer in range(self.layers):
+            stack = np.tile(np.eye(self.block), (self.num_blocks, 1, 1))
+            for b in range(self.num_blocks):
+                size = min(self.block, self.dim - b * self.block)
+                stack[b, :size, :size] = _haar_rotation(size, rng)
+            blocks.append(tf.constant(stack, tf.float32))
+            if layer < self.layers - 1:
+                permutations.append(rng.permutation(self.dim).astype(np.int32))
+        self.blocks = blocks
+        self.permutations = [tf.constant(p) for p in permutations]
+        self.inverse_permutations = [tf.constant(np.argsort(p).astype(np.int32)) for p in permutations]
+
+    def _blockwise(self, x, blocks, transpose):
+        """x (..., D) times a block-diagonal matrix, one block per run of ``block`` coordinates."""
+        padded = self.num_blocks * self.block
+        lead = tf.shape(x)[:-1]
+        x = tf.pad(x, [[0, 0]] * (x.shape.rank - 1) + [[0, padded - self.dim]])
+        x = tf.reshape(x, tf.concat([lead, [self.num_blocks, self.block]], axis=0))
+        x = tf.einsum("...ni,nji->...nj" if transpose else "...ni,nij->...nj", x, blocks)
+        return tf.reshape(x, tf.concat([lead, [padded]], axis=0))[..., : self.dim]
+
+    def transpose_apply(self, x):
+        """Q^T x for a vector, or for every row of a (k, D) tensor (graph code)."""
+        for layer, blocks in enumerate(self.blocks):  # x Q = x B1^T... in row form: apply B1 first
+            x = self._blockwise(x, blocks, transpose=False)
+            if layer < len(self.permutations):
+                x = tf.gather(x, self.permutations[layer], axis=-1)
+        return x
+
+    def apply(self, x):
+        """Q x (the inverse of :meth:`transpose_apply`)."""
+        for layer in reversed(range(len(self.blocks))):
+            if layer < len(self.permutations):
+                x = tf.gather(x, self.inverse_permutations[layer], axis=-1)
+            x = self._blockwise(x, self.blocks[layer], transpose=True)
+        return x
+
+    def matrix(self) -> np.ndarray:
+        """Q as a dense array (for small D: tests and pictures)."""
+        return self.apply(tf.eye(self.dim)).numpy().T
 class QuadraticBasins:
     """A null model without wedges: the loss is the lowest of a few quadratic basins,
 
@@ -259,6 +310,8 @@ class QuadraticBasins:
     anisotropic bowls, so a chapter can show which of the network's features any
     pair of basins produces and which need wedges.
     """
+
+    vectorized = True
 
     def __init__(self, centers, eigenvalues, eigenvectors, losses=None):
         centers = np.asarray(centers, np.float32)
@@ -293,6 +346,10 @@ class QuadraticBasins:
 
     def loss_graph(self, params):
         return self.batch_loss(params[None])[0]
+
+    def batch_minibatch_loss(self, points, step) -> tf.Tensor:
+        del step
+        return self.batch_loss(points)
 
     def loss(self, params) -> tf.Tensor:
         return _loss(self, as_params(params, self.dim))

@@ -10,63 +10,109 @@ import numpy as np
 import tensorflow as tf
 
 from .. import train
-from ..core import as_params, check_int, check_positive
+from ..core import BatchedLoss, as_params, as_points, check_int, check_positive, compiled
 from .profiles import Polyline, arc_positions, polyline_path
 
 __all__ = ["HyperplaneLandscape", "build_tunnel"]
 
 
 class HyperplaneLandscape:
-    """A landscape restricted to the hyperplane through ``point`` normal to ``normal``.
+    """A landscape restricted to a hyperplane, or to several at once.
 
-    Its parameters z live in R^D and map to ``point + z - (z . u) u`` (u the unit
-    normal), so every iterate of any optimizer stays exactly in the hyperplane,
-    even Adam's, whose per-coordinate scaling would tilt a projected gradient.
-    ``move_to`` puts the same object on another hyperplane: point and normal are
+    One point: ``point`` and ``normal`` are vectors, and the parameters z live in R^D,
+    mapped to ``point + z - (z . u) u`` (u the unit normal), so every iterate of any
+    optimizer stays exactly in the hyperplane, even Adam's, whose per-coordinate
+    scaling would tilt a projected gradient. Several points: ``point`` and ``normal``
+    are (k, D) arrays, row i in its own hyperplane, and the parameters are the k rows
+    flattened. Their losses add up without interacting (and Adam's steps are per
+    coordinate), so training them together is training each alone, in one computation
+    per step; this needs a landscape with batched losses.
+    ``move_to`` puts the same object on other hyperplanes: points and normals are
     variables, so a training loop compiled once serves every hyperplane of a tunnel.
     """
 
     def __init__(self, landscape, point, normal):
         self.landscape = landscape
-        self.dim = landscape.dim
-        self.point = tf.Variable(tf.zeros([self.dim]), trainable=False)
-        self.normal = tf.Variable(tf.zeros([self.dim]), trainable=False)
+        shape = np.shape(point)
+        self.single = len(shape) == 1
+        self.rows = 1 if self.single else int(shape[0])
+        if not self.single and not isinstance(landscape, BatchedLoss):
+            raise TypeError(f"several hyperplanes at once need a landscape with batched losses; "
+                            f"{type(landscape).__name__} has none: optimize one point at a time")
+        self.dim = self.rows * landscape.dim
+        self.point = tf.Variable(tf.zeros([self.rows, landscape.dim]), trainable=False)
+        self.normal = tf.Variable(tf.zeros([self.rows, landscape.dim]), trainable=False)
         self.move_to(point, normal)
 
     def move_to(self, point, normal) -> "HyperplaneLandscape":
-        """Use the hyperplane through ``point`` normal to ``normal`` from now on."""
-        point = as_params(point, self.dim, "point")
-        normal = as_params(normal, self.dim, "normal")
-        norm = tf.norm(normal)
-        if float(norm) == 0.0:
-            raise ValueError("normal must be a non-zero vector")
-        self.point.assign(point)
-        self.normal.assign(normal / norm)
+        """Use the hyperplanes through ``point`` normal to ``normal`` from now on."""
+        if self.single:
+            points = as_params(point, self.landscape.dim, "point")[None]
+            normals = as_params(normal, self.landscape.dim, "normal")[None]
+        else:
+            points = as_points(point, self.landscape.dim, "point")
+            normals = as_points(normal, self.landscape.dim, "normal")
+            if points.shape[0] != self.rows or normals.shape[0] != self.rows:
+                raise ValueError(f"point and normal must have {self.rows} rows, got {points.shape[0]} and "
+                                 f"{normals.shape[0]}")
+        norms = tf.norm(normals, axis=1, keepdims=True)
+        if not bool(tf.reduce_all(norms > 0)):
+            raise ValueError("normal must be a non-zero vector (every row)")
+        self.point.assign(points)
+        self.normal.assign(normals / norms)
         return self
 
-    def to_params(self, z):
-        return self.point + z - tf.reduce_sum(z * self.normal) * self.normal
+    def _rows(self, z):
+        return tf.reshape(z, [self.rows, self.landscape.dim])
 
-    def _pull_back(self, z, full_loss_and_grad):
-        loss, grad = full_loss_and_grad(self.to_params(z))
-        # The map is a projection, symmetric: the gradient is projected the same way.
-        return loss, grad - tf.reduce_sum(grad * self.normal) * self.normal
+    def _project(self, rows):
+        return rows - tf.reduce_sum(rows * self.normal, axis=1, keepdims=True) * self.normal
+
+    def to_params(self, z):
+        """The point(s) of the full space: a vector, or (k, D) rows."""
+        params = self.point + self._project(self._rows(z))
+        return params[0] if self.single else params
 
     def loss_graph(self, z):
-        return self.landscape.loss_graph(self.to_params(z))
+        if self.single:
+            return self.landscape.loss_graph(self.to_params(z))
+        return tf.reduce_sum(self.landscape.batch_loss(self.to_params(z)))
 
     def minibatch_loss_and_grad(self, z, step):
-        return self._pull_back(z, lambda p: self.landscape.minibatch_loss_and_grad(p, step))
+        if self.single:
+            loss, grad = self.landscape.minibatch_loss_and_grad(self.to_params(z), step)
+            grad = grad[None]
+        else:
+            params = self.to_params(z)
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                loss = tf.reduce_sum(self.landscape.batch_minibatch_loss(params, step))
+            grad = tape.gradient(loss, params)
+        # The map is a projection, symmetric: the gradient is projected the same way.
+        return loss, tf.reshape(self._project(grad), [self.dim])
 
     def loss(self, z):
-        return self.landscape.loss(self.to_params(as_params(z, self.dim, "z")))
+        return _hyperplane_loss(self, as_params(z, self.dim, "z"))
 
     def loss_and_grad(self, z):
-        return self._pull_back(as_params(z, self.dim, "z"), self.landscape.loss_and_grad)
+        return _hyperplane_loss_and_grad(self, as_params(z, self.dim, "z"))
 
     def initial_params(self, seed: int = 0):
         del seed
         return tf.zeros([self.dim])
+
+
+@compiled
+def _hyperplane_loss(plane, z):
+    return plane.loss_graph(z)
+
+
+@compiled
+def _hyperplane_loss_and_grad(plane, z):
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        loss = plane.loss_graph(z)
+    return loss, tape.gradient(loss, z)
 
 
 def check_endpoints(landscape, a, b):
@@ -77,7 +123,7 @@ def check_endpoints(landscape, a, b):
     return a, b
 
 
-def _optimize_in_hyperplane(plane, point, normal, steps, learning_rate, options):
+def _optimize_in_hyperplanes(plane, point, normal, steps, learning_rate, options):
     plane.move_to(point, normal)
     result = train.minimize(plane, plane.initial_params(), steps, learning_rate, **options)
     return plane.to_params(tf.constant(result.params)).numpy()
@@ -93,7 +139,9 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
     points by straight segments. With ``refine = k``, k times: find the highest point
     of the path (on ``num_samples`` samples), optimize it in the hyperplane normal to
     its own segment and insert it as a new vertex. ``options`` go to
-    :func:`landscape.train.minimize`. All hyperplanes share one compiled training loop.
+    :func:`landscape.train.minimize`. On a landscape with vectorized batched losses the
+    interior points are optimized together, in one computation per step; otherwise one
+    after the other. All share one compiled training loop.
     """
     a, b = check_endpoints(landscape, a, b)
     segments = check_int(segments, "segments", minimum=1)
@@ -102,13 +150,18 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
     learning_rate = check_positive(learning_rate, "learning_rate")
     num_samples = check_int(num_samples, "num_samples", minimum=3)
     start, end = a.numpy(), b.numpy()
-    plane = HyperplaneLandscape(landscape, start, end - start)
-    vertices = [start]
-    for k in range(1, segments):
-        on_line = start + (k / segments) * (end - start)
-        vertices.append(_optimize_in_hyperplane(plane, on_line, end - start, steps, learning_rate, options))
-    vertices.append(end)
+    on_line = start + (np.arange(1, segments, dtype=np.float32)[:, None] / segments) * (end - start)
+    normals = np.repeat((end - start)[None], segments - 1, axis=0)
+    if segments > 2 and isinstance(landscape, BatchedLoss) and landscape.vectorized:
+        interior = list(_optimize_in_hyperplanes(HyperplaneLandscape(landscape, on_line, normals), on_line, normals,
+                                                 steps, learning_rate, options))
+    else:
+        plane = HyperplaneLandscape(landscape, start, end - start)
+        interior = [_optimize_in_hyperplanes(plane, p, n, steps, learning_rate, options)
+                    for p, n in zip(on_line, normals)]
+    vertices = [start, *interior, end]
     evaluations = (segments - 1) * steps
+    plane = HyperplaneLandscape(landscape, start, end - start)  # one point at a time for refinements
     for _ in range(refine):
         profile = polyline_path(landscape, vertices, num=num_samples)
         highest = float(profile.t[int(np.argmax(profile.loss))])
@@ -118,8 +171,8 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
             break  # the highest point is a vertex itself: nothing left to insert
         left, right = vertices[segment], vertices[segment + 1]
         point = left + along * (right - left)
-        vertices.insert(segment + 1, _optimize_in_hyperplane(plane, point, right - left, steps,
-                                                             learning_rate, options))
+        vertices.insert(segment + 1, _optimize_in_hyperplanes(plane, point, right - left, steps,
+                                                              learning_rate, options))
         evaluations += steps
     method = f"hyperplane tunnel, {segments} segments" + (f" + {refine} refinements" if refine else "")
     return Polyline(method=method, points=np.stack(vertices), gradient_evaluations=evaluations)

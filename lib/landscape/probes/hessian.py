@@ -78,6 +78,13 @@ class Hessian:
         self._matrix = 0.5 * (hessian + hessian.T)
         return self._matrix
 
+    def eigh(self) -> tuple[np.ndarray, np.ndarray]:
+        """All eigenvalues (ascending) and eigenvectors (columns), from the formed Hessian;
+        the eigenvalues are kept for :meth:`eigenvalues`."""
+        values, vectors = np.linalg.eigh(self.matrix())
+        self._spectrum = values[::-1]
+        return values, vectors
+
     def eigenvalues(self, k: int | None = None, *, which: str = "largest", method: str = "auto") -> np.ndarray:
         """Eigenvalues, largest first.
 
