@@ -12,15 +12,11 @@ measured in a fresh child process.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def step_times(widths, dims, steps, rounds):
@@ -29,7 +25,7 @@ def step_times(widths, dims, steps, rounds):
     dataset = data.load_dataset("digits")
     landscape = models.ModelLandscape(models.mlp(dataset.input_shape, 10, widths=widths, seed=0), dataset)
     origin = landscape.initial_params(0)
-    runners = {"full space": lambda n: train.minimize(landscape, origin, n, 1e-3)}
+    runners = {"full space": lambda n: train.minimize(landscape, origin, n, 1e-3)}  # noqa: E731
     for kind, d in dims:
         space = subspace.RandomSubspace(landscape.dim, d, kind, origin, seed=0)
         restricted = subspace.SubspaceLandscape(landscape, space)
@@ -47,9 +43,7 @@ def step_times(widths, dims, steps, rounds):
 
 def memory_child(dim, d, steps):
     """Run in a child process: peak RSS of Fastfood training at (dim, d)."""
-    import tensorflow as tf  # noqa: F401  (baseline includes TensorFlow itself)
-
-    from landscape import subspace, toy
+    from landscape import subspace, toy  # the baseline includes TensorFlow itself
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     landscape = toy.WedgeLandscape(dim, dim - d // 2)
@@ -57,6 +51,25 @@ def memory_child(dim, d, steps):
     result = subspace.train_in_subspace(landscape, space, steps=steps, learning_rate=1e-2)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{baseline:.0f} {peak:.0f} {result.final_loss / result.losses[0]:.3f}")
+
+
+def rows(small: bool = False) -> list[dict]:
+    if small:
+        widths, dims, steps, rounds, big = (32,), [("fastfood", 100)], 5, 2, (2**14, 1000, 3)
+    else:
+        widths, dims, steps, rounds, big = ((1000, 100), [("fastfood", 1000), ("fastfood", 10_000), ("sparse", 1000),
+                                                          ("dense", 1000)], 50, 5, (10**6, 10**4, 20))
+    dim, times = step_times(widths, dims, steps, rounds)
+    found = [dict(benchmark="subspace training step", configuration=f"MLP {widths}, D = {dim}: {name} vs full space",
+                  ours=seconds, reference=times["full space"], target="<= 1.5x (Fastfood, D >= 1e5)")
+             for name, seconds in times.items() if name != "full space"]
+    child = subprocess.run([sys.executable, __file__, "--memory-child", *map(str, big)],
+                           capture_output=True, text=True, check=True)
+    baseline, peak, _ = child.stdout.split()
+    found.append(dict(benchmark="subspace memory", configuration=f"Fastfood training at D = {big[0]:.0e}, d = {big[1]:.0e}: "
+                      "peak MB of the process vs Python + TensorFlow alone", ours=float(peak), reference=float(baseline),
+                      target="a few MB above", unit="MB"))
+    return found
 
 
 def main(argv=None):
@@ -67,24 +80,9 @@ def main(argv=None):
     if args.memory_child:
         memory_child(*args.memory_child)
         return 0
+    from run import print_table
 
-    if args.small:
-        widths, dims, steps, rounds, big = (32,), [("fastfood", 100)], 5, 2, (2**14, 1000, 3)
-    else:
-        widths, dims, steps, rounds, big = (1000, 100), [("fastfood", 1000), ("fastfood", 10_000),
-                                                         ("sparse", 1000)], 50, 5, (10**6, 10**4, 20)
-    dim, times = step_times(widths, dims, steps, rounds)
-    full = times["full space"]
-    print(f"MLP {widths} on digits (full batch), D = {dim}: median time per training step over {rounds} rounds")
-    for name, seconds in times.items():
-        print(f"  {name:<18} {seconds * 1e3:8.2f} ms   ratio to full space {seconds / full:5.2f}")
-
-    child = subprocess.run([sys.executable, __file__, "--memory-child", *map(str, big)],
-                           capture_output=True, text=True, check=True)
-    baseline, peak, relative = child.stdout.split()
-    print(f"Fastfood training at D = {big[0]}, d = {big[1]} ({big[2]} steps, toy landscape, relative loss {relative}):")
-    print(f"  peak memory {peak} MB for the whole process, of which {float(peak) - float(baseline):.0f} MB "
-          f"above the {baseline} MB of Python + TensorFlow")
+    print_table(rows(args.small))
     return 0
 
 

@@ -134,3 +134,12 @@ def test_download_failure_says_what_to_do(monkeypatch):
         data.load_dataset("cifar10")
     message = str(error.value)
     assert "~/.keras/datasets" in message and "load_dataset('digits')" in message and "internet" in message
+
+
+def test_dropout_draws_new_masks_every_step_and_none_when_evaluating(digits_small):
+    model = models.mlp(digits_small.input_shape, 10, widths=(32,), dropout=0.5, seed=0)
+    landscape = models.ModelLandscape(model, digits_small)
+    params = landscape.params
+    first, second, again = (float(landscape.minibatch_loss_and_grad(params, tf.constant(s))[0]) for s in (0, 1, 0))
+    assert first != second and first == again  # a new mask per step, the same for the same step
+    assert float(landscape.loss(params)) == float(landscape.loss(params))  # dropout off when evaluating

@@ -230,3 +230,18 @@ def test_float64_input_is_accepted_and_cast():
     landscape = toy.WedgeLandscape(3, 1)
     assert float(landscape.loss(np.array([3.0, 4.0, 0.0]))) == pytest.approx(3.0)
     assert float(landscape.loss([3.0, 4.0, 12.0])) == pytest.approx(5.0)
+
+
+def test_quadratic_basins_are_the_lowest_bowl():
+    centers = np.array([[0.0, 0.0], [4.0, 0.0]], np.float32)
+    eigenvalues = np.array([[1.0, 4.0], [2.0, -1.0]], np.float32)  # the negative one is clipped to 0
+    eigenvectors = np.stack([np.eye(2), np.eye(2)]).astype(np.float32)
+    basins = toy.QuadraticBasins(centers, eigenvalues, eigenvectors, losses=[0.0, 0.5])
+    point = np.array([1.0, 1.0], np.float32)
+    first, second = 0.5 * (1 * 1 + 4 * 1), 0.5 + 0.5 * (2 * 9 + 0)
+    assert float(basins.loss(point)) == pytest.approx(min(first, second))
+    np.testing.assert_allclose(basins.losses(np.stack([point, centers[1]])), [first, 0.5], rtol=1e-6)
+    _, grad = basins.loss_and_grad(point)
+    np.testing.assert_allclose(grad.numpy(), [1.0, 4.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="eigenvectors must have shape"):
+        toy.QuadraticBasins(centers, eigenvalues, np.eye(2, dtype=np.float32))
