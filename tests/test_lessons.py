@@ -210,8 +210,9 @@ def test_set_up_cell_needs_no_environment_lines(md, executor):
 @lesson
 def test_lesson_ends_its_claims_in_claim_checks(md, executor):
     """Every claim check goes through landscape.claims.check (asserted, and on the scorecard);
-    no bare assert hides in a lesson."""
-    sources = [c.source for c in code_cells(executor.build_notebook(md))]
+    no bare assert hides in a lesson (except in the exercises' grader cells, which test the
+    solutions and become the autograder's hidden tests)."""
+    sources = [c.source for c in code_cells(executor.build_notebook(md)) if not c.metadata.get("grader")]
     assert any("claims.check(" in source for source in sources), f"{md.name} has no claim check"
     bare = [s for s in sources if re.search(r"^\s*assert\b", s, re.MULTILINE)]
     assert not bare, f"{md.name}: use claims.check instead of a bare assert:\n{bare[0]}"

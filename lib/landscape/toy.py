@@ -305,10 +305,12 @@ class QuadraticBasins:
         L(P) = min_i  l_i + 1/2 (P - c_i)^T H_i (P - c_i),
 
     each given by its centre ``c_i``, its loss ``l_i`` there and its Hessian's
-    eigenvalues and eigenvectors (negative eigenvalues are set to 0). Built from a
-    network's Hessians at its optima, it is that network's landscape as two
-    anisotropic bowls, so a chapter can show which of the network's features any
-    pair of basins produces and which need wedges.
+    eigenvalues and eigenvectors (negative eigenvalues are set to 0). ``eigenvectors``
+    may hold only r of them per basin (columns of a (k, D, r) array): the basin is then
+    flat in the other directions, and a point costs O(k D r). Built from a network's
+    Hessians at its optima, it is that network's landscape as anisotropic bowls, so a
+    chapter can show which of the network's features any pair of basins produces and
+    which need wedges.
     """
 
     vectorized = True
@@ -320,10 +322,11 @@ class QuadraticBasins:
         k, dim = centers.shape
         eigenvalues = np.asarray(eigenvalues, np.float32)
         eigenvectors = np.asarray(eigenvectors, np.float32)
-        if eigenvalues.shape != (k, dim):
-            raise ValueError(f"eigenvalues must have shape ({k}, {dim}), got {eigenvalues.shape}")
-        if eigenvectors.shape != (k, dim, dim):
-            raise ValueError(f"eigenvectors must have shape ({k}, {dim}, {dim}) (columns are vectors), got "
+        if eigenvalues.ndim != 2 or eigenvalues.shape[0] != k or not 1 <= eigenvalues.shape[1] <= dim:
+            raise ValueError(f"eigenvalues must have shape ({k}, r) with 1 <= r <= {dim}, got {eigenvalues.shape}")
+        rank = eigenvalues.shape[1]
+        if eigenvectors.shape != (k, dim, rank):
+            raise ValueError(f"eigenvectors must have shape ({k}, {dim}, {rank}) (columns are vectors), got "
                              f"{eigenvectors.shape}")
         losses = np.zeros(k, np.float32) if losses is None else np.asarray(losses, np.float32)
         if losses.shape != (k,):
