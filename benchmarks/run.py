@@ -4,6 +4,7 @@ reference side by side in the same run and gives the ratio (ours / reference).
 
     .venv/bin/python benchmarks/run.py              # everything but the chapters (minutes)
     .venv/bin/python benchmarks/run.py --chapters   # also execute every chapter at quick
+    .venv/bin/python benchmarks/run.py --coursework # also time the grading of every chapter
     .venv/bin/python benchmarks/run.py --small      # a smoke run of every benchmark (the tests)
     .venv/bin/python benchmarks/run.py --write      # also write benchmarks/latest.md (the book's page)
 
@@ -55,9 +56,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="a smoke run of every benchmark")
     parser.add_argument("--chapters", action="store_true", help="also execute every chapter at quick")
-    parser.add_argument("--write", action="store_true", help="write benchmarks/latest.md")
+    parser.add_argument("--coursework", action="store_true", help="also time the coursework's grading")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/latest.md (and coursework.md)")
     args = parser.parse_args(argv)
     import chapter_speed
+    import coursework_speed
     import hessian_speed
     import subspace_speed
     import toy_speed
@@ -67,12 +70,15 @@ def main(argv=None):
     for suite in suites:
         print(f"running {suite.__name__} ...", file=sys.stderr, flush=True)
         found += suite.rows(args.small)
-    print_table(found)
+    graded = coursework_speed.rows(args.small) if args.coursework or args.small else []
+    print_table(found + graded)
     if args.write:
         stamp = datetime.date.today().isoformat()
-        text = [f"Measured on {stamp} on {machine()}, with `benchmarks/run.py"
-                f"{' --chapters' if args.chapters else ''}`.", "", *table(found), ""]
-        (HERE / "latest.md").write_text("\n".join(text))
+        flags = "".join(f" --{flag}" for flag in ("chapters", "coursework") if getattr(args, flag))
+        header = [f"Measured on {stamp} on {machine()}, with `benchmarks/run.py{flags}`.", ""]
+        (HERE / "latest.md").write_text("\n".join(header + table(found) + [""]))
+        if graded:
+            (HERE / "coursework.md").write_text("\n".join(header + table(graded) + [""]))
     return 0
 
 

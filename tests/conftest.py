@@ -1,8 +1,11 @@
 """Shared fixtures and helpers of the test suite (pytest loads this file first)."""
+import contextlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,20 +75,44 @@ def jupyter_book() -> str:
     return found
 
 
+@contextlib.contextmanager
+def _exclusive(lock: Path, timeout: float = BUILD_TIMEOUT):
+    """Hold ``lock`` (a file created exclusively) across the test run's worker processes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL)
+            break
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{lock} held for more than {timeout} s") from None
+            time.sleep(1)
+    try:
+        yield
+    finally:
+        os.close(handle)
+        lock.unlink()
+
+
 @pytest.fixture(scope="session")
-def html_dir(tmp_path_factory) -> Path:
+def html_dir(request, tmp_path_factory) -> Path:
     """The HTML book, built once per test run into a temporary directory.
 
     Shared by tests/test_book_build.py (static checks of the HTML) and
-    tests/test_browser.py (the pages opened in headless Chromium). Every Sphinx
-    warning is an error; the config says execute_notebooks: "off", so the stored
-    notebook outputs are rendered and nothing is executed.
+    tests/test_browser.py (the pages opened in headless Chromium), also when pytest-xdist
+    runs them in different worker processes (the first worker builds, under a lock,
+    into the run's shared temporary directory). Every Sphinx warning is an error; the
+    config says execute_notebooks: "off", so the stored notebook outputs are rendered
+    and nothing is executed.
     """
-    out = tmp_path_factory.mktemp("book")
-    cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT, cwd=ROOT)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
-    html = out / "_build" / "html"
-    assert (html / "index.html").exists(), f"no index.html in {html}:\n{log[-4000:]}"
+    workers = getattr(request.config, "workerinput", None) is not None
+    shared = tmp_path_factory.getbasetemp().parent if workers else tmp_path_factory.getbasetemp()
+    out, html = shared / "book", shared / "book" / "_build" / "html"
+    with _exclusive(shared / "book.lock"):
+        if not (html / "index.html").exists():
+            cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT, cwd=ROOT)
+            log = proc.stdout + proc.stderr
+            assert proc.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
+            assert (html / "index.html").exists(), f"no index.html in {html}:\n{log[-4000:]}"
     return html

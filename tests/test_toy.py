@@ -153,9 +153,9 @@ def test_radix_select_ties_at_the_threshold_share_the_slots():
     assert float(tf.reduce_sum(grad)) == pytest.approx(np.sqrt(10.0), rel=1e-4)
 
 
-@pytest.mark.parametrize("dim", [1, 7, 64, 65, 300])
-def test_random_rotation_is_orthogonal_dense_and_inverted(dim):
-    rotation = toy.RandomRotation(dim, seed=3)
+@pytest.mark.parametrize("dim, block", [(1, None), (7, None), (64, 64), (65, 64), (300, 64), (300, None)])
+def test_random_rotation_is_orthogonal_dense_and_inverted(dim, block):
+    rotation = toy.RandomRotation(dim, seed=3, block=block)
     q = rotation.matrix().astype(np.float64)
     np.testing.assert_allclose(q.T @ q, np.eye(dim), atol=1e-5)
     if dim > 1:

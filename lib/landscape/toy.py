@@ -242,19 +242,23 @@ def _haar_rotation(size: int, rng: np.random.Generator) -> np.ndarray:
 class RandomRotation:
     """A random orthogonal D x D matrix Q that is cheap at any D.
 
+    Up to ``DENSE_UP_TO`` dimensions Q is one Haar-random rotation, stored dense. Above,
     Q = B3 P2 B2 P1 B1: each B is block-diagonal with Haar-random blocks of ``block``
     rows (the last block smaller when ``block`` does not divide D), each P a random
     permutation. Three layers let every coordinate reach every other (block^3 >= D up
-    to 262,144 dimensions with blocks of 64). For D <= ``block`` it is one Haar
-    rotation. Memory O(D * block), a product O(D * block): a dense Haar rotation would
-    cost 4 D^2 bytes and an O(D^3) QR (hours at D = 10,000 on a CPU). It is not Haar-
-    distributed, but it is a generic rotation, which is all the toy needs: wedges that
-    are not aligned with the coordinates.
+    to 262,144 dimensions with blocks of 64). Memory O(D * block), a product
+    O(D * block): a dense Haar rotation would cost 4 D^2 bytes and an O(D^3) QR (hours
+    at D = 10,000 on a CPU). It is not Haar-distributed, but it is a generic rotation,
+    which is all the toy needs: wedges that are not aligned with the coordinates.
     """
 
-    def __init__(self, dim: int, seed: int = 0, block: int = 64, layers: int = 3):
+    DENSE_UP_TO = 2048
+
+    def __init__(self, dim: int, seed: int = 0, block: int | None = None, layers: int = 3):
         self.dim = check_int(dim, "dim", minimum=1)
         rng = np.random.default_rng(check_seed(seed))
+        if block is None:
+            block = self.dim if self.dim <= self.DENSE_UP_TO else 64
         self.block = min(check_int(block, "block", minimum=1), self.dim)
         self.num_blocks = -(-self.dim // self.block)
         self.layers = 1 if self.dim <= self.block else check_int(layers, "layers", minimum=1)
