@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from landscape import cache, claims, core, data, highdim, models, paths, plots, probes, scale, subspace, toy, train
+from landscape import cache, claims, core, data, ensembles, highdim, models, paths, plots, probes, scale, subspace, toy, train
 
 F = np.float32
 ONES5 = np.ones(5, F)
@@ -179,6 +179,32 @@ TABLE = [
     ("hessian params short", lambda W, R: probes.Hessian(R, ONES5), ValueError, "params must be a vector of length"),
     ("hessian vector short", lambda W, R: probes.hessian_vector_product(R, R.params, ONES5), ValueError, "vector must be a vector of length"),
     ("hessian trace samples", lambda W, R: probes.Hessian(R, R.params).trace(num_samples=0), ValueError, "num_samples must be >= 1"),
+    # -- ensembles ---------------------------------------------------------------------------
+    ("cyclic zero cycles", lambda W, R: ensembles.CyclicSchedule(0, 10, 1.0), ValueError, "cycles must be >= 1"),
+    ("cyclic zero epochs", lambda W, R: ensembles.CyclicSchedule(2, 0, 1.0), ValueError, "epochs_per_cycle must be >= 1"),
+    ("cyclic snapshots above cycles", lambda W, R: ensembles.CyclicSchedule(3, 10, 1.0, snapshots=4), ValueError, "snapshots must be between 1 and cycles=3"),
+    ("cyclic max below min", lambda W, R: ensembles.CyclicSchedule(3, 10, 0.01, min_lr=0.1), ValueError, "max_lr must be >= min_lr"),
+    ("cyclic max_lr zero", lambda W, R: ensembles.CyclicSchedule(3, 10, 0.0), ValueError, "max_lr must be > 0"),
+    ("cyclic cycles float", lambda W, R: ensembles.CyclicSchedule(2.5, 10, 1.0), TypeError, "cycles must be an integer"),
+    ("train_cyclic on toy", lambda W, R: ensembles.train_cyclic(W, ONES5, ensembles.CyclicSchedule(1, 1, 0.1)), TypeError, "landscape must be a ModelLandscape"),
+    ("train_cyclic starts short", lambda W, R: ensembles.train_cyclic(R, ONES5, ensembles.CyclicSchedule(1, 1, 0.1)), ValueError, "starts must be a vector of length 1210"),
+    ("train_cyclic starts ints", lambda W, R: ensembles.train_cyclic(R, np.zeros(R.dim, int), ensembles.CyclicSchedule(1, 1, 0.1)), TypeError, "starts must be floating-point"),
+    ("train_cyclic schedules count", lambda W, R: ensembles.train_cyclic(R, np.zeros((2, R.dim), F), [ensembles.CyclicSchedule(1, 1, 0.1)]), ValueError, "schedules must hold one schedule per member: 2 members"),
+    ("train_cyclic schedules differ", lambda W, R: ensembles.train_cyclic(R, np.zeros((2, R.dim), F), [ensembles.CyclicSchedule(1, 1, 0.1), ensembles.CyclicSchedule(2, 1, 0.1)]), ValueError, "must share cycles"),
+    ("train_cyclic schedule type", lambda W, R: ensembles.train_cyclic(R, R.params, 0.1), TypeError, "schedules must be a CyclicSchedule"),
+    ("train_cyclic order_seeds count", lambda W, R: ensembles.train_cyclic(R, R.params, ensembles.CyclicSchedule(1, 1, 0.1), order_seeds=[1, 2]), ValueError, "order_seeds must hold one seed per member"),
+    ("train_cyclic optimizer", lambda W, R: ensembles.train_cyclic(R, R.params, ensembles.CyclicSchedule(1, 1, 0.1), optimizer="adam"), ValueError, "optimizer must be one of 'sgd', 'momentum'"),
+    ("train_cyclic clip negative", lambda W, R: ensembles.train_cyclic(R, R.params, ensembles.CyclicSchedule(1, 1, 0.1), clip_norm=-1.0), ValueError, "clip_norm must be >= 0"),
+    ("independent seeds int", lambda W, R: ensembles.independent_members(R, 3, ensembles.CyclicSchedule(1, 1, 0.1)), TypeError, "seeds must be a sequence of seeds"),
+    ("independent seeds empty", lambda W, R: ensembles.independent_members(R, [], ensembles.CyclicSchedule(1, 1, 0.1)), ValueError, "seeds must hold at least one seed"),
+    ("average_weights vector", lambda W, R: ensembles.average_weights(ONES5), ValueError, r"members must be an \(M, D\) array"),
+    ("evaluate one member", lambda W, R: ensembles.evaluate_members(R, R.params.numpy()[None]), ValueError, "members must hold at least 2 weight vectors"),
+    ("evaluate members wrong length", lambda W, R: ensembles.evaluate_members(R, np.ones((2, 5), F)), ValueError, r"members must be an \(M, 1210\) array"),
+    ("evaluate barrier_points", lambda W, R: ensembles.evaluate_members(R, np.zeros((2, R.dim), F), barrier_points=2), ValueError, "barrier_points must be >= 3"),
+    ("evaluate split", lambda W, R: ensembles.evaluate_members(R, np.zeros((2, R.dim), F), split="valid"), ValueError, "split must be one of 'train', 'test'"),
+    ("evaluate members nan", lambda W, R: ensembles.evaluate_members(R, np.full((2, R.dim), np.nan, F)), ValueError, "members contains non-finite"),
+    ("batch_norm_statistics short", lambda W, R: ensembles.batch_norm_statistics(R, ONES5), ValueError, "params must be a vector of length 1210"),
+    ("disagreement vector", lambda W, R: ensembles.disagreement(np.zeros(4, int)), ValueError, r"labels must be an \(M, N\) array"),
     # -- geometry, cache, scales, claims, plots -----------------------------------------------
     ("cosines dim", lambda W, R: highdim.random_cosines(1), ValueError, "dim must be >= 2"),
     ("cosines seed", lambda W, R: highdim.random_cosines(10, seed=-1), ValueError, "seed must be >= 0"),

@@ -2,22 +2,21 @@
 
 Two datasets work offline: ``digits`` (8x8 handwritten digits, ships with
 scikit-learn; the ``quick`` scale's default) and ``mnist1d`` (MNIST-1D, Greydanus
-2020: 10,000 one-dimensional signals of 40 samples generated in memory by the
-``mnist1d`` package, made for science-of-deep-learning experiments on a CPU; a
-CNN beats an MLP on it by a wide margin). The others are downloaded by Keras on
+2020: 10,000 one-dimensional signals of 40 samples generated in memory, exactly as
+the ``mnist1d`` package generates them, made for science-of-deep-learning experiments
+on a CPU; a CNN beats an MLP on it by a wide margin). The others are downloaded by Keras on
 first use (and cached in ``~/.keras/datasets``); offline, loading them fails
 with :class:`DatasetUnavailableError`, which says what to do.
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
 
 from .core import check_choice, check_int, check_seed
 
-__all__ = ["Dataset", "DatasetUnavailableError", "DATASETS", "load_dataset"]
+__all__ = ["Dataset", "DatasetUnavailableError", "DATASETS", "load_dataset", "make_mnist1d"]
 
 # name -> (keras.datasets module, cache file Keras writes, number of classes)
 _KERAS_DATASETS = {
@@ -100,24 +99,94 @@ def _load_digits(seed):
     return x_train, y_train, x_test, y_test, 10
 
 
-def _load_mnist1d():
-    from mnist1d.data import get_dataset_args, make_dataset
+# MNIST-1D's generator (the ``mnist1d`` package, Greydanus 2020), vectorized. The package
+# builds its examples one at a time (several seconds for 10,000, plus importing it); here
+# the same random numbers are drawn in the same order from a private generator seeded as
+# the package seeds NumPy's global one, and the arithmetic (interp1d's linear formula,
+# the same Gaussian filter) is done on all examples at once: the result is bit-identical
+# (tests/test_models_data.py compares it with the package) in a fraction of a second, and
+# NumPy's global random state is never touched.
+MNIST1D_ARGS = dict(train_split=0.8, template_len=12, padding=(36, 60), scale_coeff=0.4, max_translation=48,
+                    corr_noise_scale=0.25, iid_noise_scale=2e-2, shear_scale=0.75, final_seq_length=40, seed=42)
 
-    args = get_dataset_args()
-    args.num_samples = MNIST1D_SAMPLES
-    # make_dataset reseeds Python's and NumPy's global generators: keep the caller's streams.
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    try:
-        generated = make_dataset(args)
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+
+def _mnist1d_templates() -> np.ndarray:
+    digits = np.asarray([
+        [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5], [5, 3, 3, 3.4, 3.8, 4.2, 4.6, 5, 5.4, 5.8, 5, 5],
+        [5, 6, 6.5, 6.5, 6, 5.25, 4.75, 4, 3.5, 3.5, 4, 5], [5, 6, 6.5, 6.5, 6, 5, 5, 6, 6.5, 6.5, 6, 5],
+        [5, 4.4, 3.8, 3.2, 2.6, 2.6, 5, 5, 5, 5, 5, 5], [5, 3, 3, 3, 3, 5, 6, 6.5, 6.5, 6, 4.5, 5],
+        [5, 4, 3.5, 3.25, 3, 3, 3, 3, 3.25, 3.5, 4, 5], [5, 7, 7, 6.6, 6.2, 5.8, 5.4, 5, 4.6, 4.2, 5, 5],
+        [5, 4, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5], [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5]])
+    digits -= digits.mean(1, keepdims=True)
+    digits /= digits.std(1, keepdims=True)
+    digits -= digits[:, :1]  # signals start and end at 0
+    return digits / 6.0
+
+
+def _interpolate(rows: np.ndarray, length: int) -> np.ndarray:
+    """Each row resampled linearly to ``length`` points, with the arithmetic of
+    ``np.interp`` (which scipy's interp1d calls for one row): the segment whose left
+    end is at or below the point, and the last value exactly at the right end."""
+    old = np.linspace(0, 1, rows.shape[-1])
+    new = np.linspace(0, 1, length)
+    lo = np.clip(np.searchsorted(old, new, side="right") - 1, 0, len(old) - 2)
+    slope = (rows[..., lo + 1] - rows[..., lo]) / (old[lo + 1] - old[lo])
+    values = slope * (new - old[lo]) + rows[..., lo]
+    return np.where(new >= old[-1], rows[..., -1:], values)
+
+
+def make_mnist1d(num_samples: int = MNIST1D_SAMPLES, seed: int = 42):
+    """MNIST-1D as ``mnist1d.data.make_dataset`` makes it with the package's default
+    arguments: ``(x_train, y_train, x_test, y_test)``, signals (N, 40) float64 and
+    integer labels, 80% train. NumPy's global random state is left untouched."""
+    from scipy.ndimage import gaussian_filter1d
+
+    num_samples = check_int(num_samples, "num_samples", minimum=10)
+    a = MNIST1D_ARGS
+    templates = _mnist1d_templates()
+    per_class = num_samples // 10
+    count = per_class * 10
+    low, high = a["padding"]
+    length = a["template_len"] + high  # every padded template is dilated to this length
+    rng = np.random.RandomState(check_seed(seed))  # the package's stream: np.random.seed(seed)
+    pad = np.empty(count, int)
+    scale, shift, shear = np.empty(count), np.empty(count, int), np.empty(count)
+    correlated, independent = np.empty((count, length)), np.empty((count, length))
+    for i in range(count):  # the package's draws, in its order
+        pad[i] = low + int(rng.rand() * (high - low + 1))
+        scale[i] = rng.rand()
+        shift[i] = rng.choice(a["max_translation"])
+        correlated[i] = rng.randn(length)
+        independent[i] = rng.randn(length)
+        shear[i] = rng.rand()
+    order = rng.permutation(count)
+    labels = np.repeat(np.arange(10), per_class)
+    x = np.empty((count, length))
+    for padding in np.unique(pad):  # pad with zeros, then dilate (grouped by padding)
+        rows = pad == padding
+        padded = np.concatenate([templates[labels[rows]] + 1e-8, np.zeros((rows.sum(), padding))], axis=1)
+        x[rows] = _interpolate(padded, length)
+    x *= (1 + a["scale_coeff"] * (scale - 0.5))[:, None]
+    x = x[np.arange(count)[:, None], (np.arange(length)[None, :] - shift[:, None]) % length]  # translate
+    noise = gaussian_filter1d(a["corr_noise_scale"] * correlated, 2, axis=-1)
+    mask = x != 0
+    x = mask * x + (1 - mask) * noise
+    x = x + a["iid_noise_scale"] * independent
+    x = x - (a["shear_scale"] * (shear - 0.5))[:, None] * np.linspace(-0.5, 0.5, length)
+    x = _interpolate(x, a["final_seq_length"])[order]
+    y = labels[order]
+    x = (x - x.mean()) / x.std()
+    split = int(count * a["train_split"])
+    return x[:split], y[:split], x[split:], y[split:]
+
+
+def _load_mnist1d():
+    x_train, y_train, x_test, y_test = make_mnist1d(MNIST1D_SAMPLES)
 
     def signals(x):
         return np.asarray(x, np.float32)[..., None]
 
-    return (signals(generated["x"]), np.asarray(generated["y"], np.int32),
-            signals(generated["x_test"]), np.asarray(generated["y_test"], np.int32), 10)
+    return signals(x_train), y_train.astype(np.int32), signals(x_test), y_test.astype(np.int32), 10
 
 
 def _load_keras(name):

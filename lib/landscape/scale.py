@@ -92,6 +92,29 @@ class Tunnels:
 
 
 @dataclass(frozen=True)
+class Ensembles:
+    """Chapter 7: snapshot ensembles, weight averaging and independent ensembles."""
+
+    dataset: str
+    model: str                   # "cnn1d" or "simple_cnn" (no batch norm either)
+    channels: tuple
+    max_train: int | None = work(256)  # subset of the training set (None: all)
+    max_test: int | None = work(256)
+    batch_size: int = work(32)
+    clip_norm: float             # each member's gradient clipped to this global norm (plain SGD)
+    pretrain_epochs: int = work(1)  # one cosine cycle, shared by both maximum learning rates
+    pretrain_lr: float
+    cycles: int = work(2)        # cosine-restart cycles after pre-training, a snapshot at the end of each
+    epochs_per_cycle: int = work(1)
+    low_lr: float                # maximum learning rate that keeps the snapshots on one wedge
+    high_lr: float               # maximum learning rate that moves them to other wedges
+    independent: int = work(2)   # independently initialized networks (the pre-trained ones)
+    seeds: int = work(1)         # pre-trained networks the snapshot runs are repeated from
+    barrier_points: int = work(3)  # points on each line between consecutive snapshots
+    barrier_examples: int | None = work(64)  # training examples the barriers are measured on (None: all)
+
+
+@dataclass(frozen=True)
 class Scale:
     """Sizes of the experiments, one section per chapter. Lessons read these instead of typing numbers."""
 
@@ -100,6 +123,7 @@ class Scale:
     network: Network
     subspaces: Subspaces
     tunnels: Tunnels
+    ensembles: Ensembles
 
     def dry_run(self) -> "Scale":
         """This scale with every amount of work capped at its dry-run value."""
@@ -131,6 +155,10 @@ SCALES = {
         tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=60, curve_bends=8,
                         curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
                         hessian_k=1000, hessian_examples=None, pairs=3),
+        ensembles=Ensembles(dataset="mnist1d", model="cnn1d", channels=(32, 32, 32), max_train=None, max_test=None,
+                            batch_size=64, clip_norm=2.0, pretrain_epochs=30, pretrain_lr=0.5, cycles=4,
+                            epochs_per_cycle=10, low_lr=1.0, high_lr=2.0, independent=3, seeds=3, barrier_points=7,
+                            barrier_examples=2000),
     ),
     "paper": Scale(
         name="paper",
@@ -146,6 +174,10 @@ SCALES = {
         tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
                         curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
                         hessian_k=1000, hessian_examples=2048, pairs=3),
+        ensembles=Ensembles(dataset="cifar10", model="simple_cnn", channels=(16, 32, 32), max_train=None,
+                            max_test=None, batch_size=128, clip_norm=2.0, pretrain_epochs=40, pretrain_lr=0.1,
+                            cycles=5, epochs_per_cycle=10, low_lr=0.1, high_lr=0.5, independent=5, seeds=3,
+                            barrier_points=11, barrier_examples=10_000),
     ),
 }
 SCALE_NAMES = (*SCALES, DRY_RUN)
