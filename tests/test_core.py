@@ -136,7 +136,7 @@ def test_dry_run_keeps_the_sizes_and_cuts_the_work():
     assert dry.name == scale.DRY_RUN
     assert (dry.toy.dim, dry.network.model, dry.subspaces.dims, dry.subspaces.kind) == (
         paper.toy.dim, paper.network.model, paper.subspaces.dims, paper.subspaces.kind)
-    assert dry.toy.steps <= 5 < paper.toy.steps and dry.network.max_train == 256
+    assert dry.toy.steps <= 5 < paper.toy.steps and dry.network.max_train == 64
     assert dry.tunnels.hessian_k < paper.tunnels.hessian_k
 
 
