@@ -296,12 +296,15 @@ class ModelLandscape:
         ``seed``; the model itself is untouched.
         """
         seed = check_seed(seed)
+        # Salt by the layer's position, not its name: Keras names layers by how many were
+        # built before in the process, so a name-based salt would change within a session.
+        positions = {id(layer): index for index, layer in enumerate(self.model.layers)}
 
         def reseeded(layer):
             config = layer.get_config()
             for key, value in config.items():
                 if key.endswith("_initializer") and isinstance(value, dict) and "seed" in value.get("config", {}):
-                    salt = zlib.crc32(f"{layer.name}/{key}".encode())
+                    salt = zlib.crc32(f"{positions.get(id(layer), layer.name)}/{key}".encode())
                     value["config"]["seed"] = int((seed * 1_000_003 + salt) % 2**31)
             return layer.__class__.from_config(config)
 

@@ -115,6 +115,47 @@ class Ensembles:
 
 
 @dataclass(frozen=True)
+class Radial:
+    """Chapter 6: radial tunnels (the toy's hole, a network's profile and 2D cut) and
+    their width across learning rate, batch size, L2, dropout and network width."""
+
+    toy_dim: int                       # D of the toy landscape
+    toy_n: int                         # its long directions
+    toy_shorts: tuple                  # D - n values of the spread sweep, at D = toy_dim
+    toy_radii: tuple                   # radii of the toy's radial profile
+    toy_steps: int = work(5)           # Adam steps to a point near a wedge
+    toy_learning_rate: float
+    toy_directions: int = work(8)      # random directions per toy profile
+    dataset: str
+    model: str                         # "mlp" or "simple_cnn"
+    widths: tuple                      # the base architecture's layer widths (units or channels)
+    max_train: int | None = work(64)   # training examples (None: all)
+    learning_rate: float               # the base run (Adam, constant)
+    batch_size: int
+    width: int                         # first layer's width of the base run
+    learning_rates: tuple              # the five sweeps, one hyperparameter at a time
+    batch_sizes: tuple
+    l2s: tuple
+    dropouts: tuple
+    net_widths: tuple
+    sweep_values: int = work(2)        # values used from each sweep (the first ones)
+    seeds: int = work(1)               # initializations per setting
+    target_loss: float                 # matched training loss (data loss, no L2 term)
+    max_steps: int = work(5)
+    check_every: int = work(5)         # steps between checks of the training loss
+    check_examples: int | None = work(64)  # examples the stopping loss is computed on (None: all)
+    fixed_epochs: int = work(1)        # the fixed-budget learning-rate sweep (the confound)
+    probe_examples: int | None = work(64)  # examples the widths are measured on (None: all)
+    probe_directions: int = work(3)    # random directions per width
+    probe_radii: tuple                 # fractions of |P| scanned for the width
+    thresholds: tuple                  # loss rises that define the width
+    profile_directions: int = work(4)  # directions of the network's radial profile
+    profile_radii: tuple               # fractions of |P|
+    cut_points: int = work(5)          # the 2D cut's grid is cut_points x cut_points
+    cut_extent: float                  # the cut spans [-extent, extent] in filter-normalized units
+
+
+@dataclass(frozen=True)
 class Scale:
     """Sizes of the experiments, one section per chapter. Lessons read these instead of typing numbers."""
 
@@ -123,6 +164,7 @@ class Scale:
     network: Network
     subspaces: Subspaces
     tunnels: Tunnels
+    radial: Radial
     ensembles: Ensembles
 
     def dry_run(self) -> "Scale":
@@ -159,6 +201,19 @@ SCALES = {
                             batch_size=64, clip_norm=2.0, pretrain_epochs=30, pretrain_lr=0.5, cycles=4,
                             epochs_per_cycle=10, low_lr=1.0, high_lr=2.0, independent=3, seeds=3, barrier_points=7,
                             barrier_examples=2000),
+        radial=Radial(toy_dim=10_000, toy_n=9_000, toy_shorts=(250, 500, 1000, 2000, 4000),
+                      toy_radii=(0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0), toy_steps=300,
+                      toy_learning_rate=1e-2, toy_directions=100, dataset="digits", model="mlp", widths=(64, 64),
+                      max_train=None,
+                      learning_rate=1e-2, batch_size=64, width=64,
+                      learning_rates=(5e-4, 1e-3, 3e-3, 1e-2, 2e-2), batch_sizes=(16, 32, 64, 128, 256),
+                      l2s=(0.0, 5e-5, 1e-4, 2e-4, 3e-4, 3e-3), dropouts=(0.0, 0.1, 0.2, 0.3, 0.5),
+                      net_widths=(16, 32, 64, 128, 256), sweep_values=6, seeds=2, target_loss=0.03,
+                      max_steps=2500, check_every=5, check_examples=None, fixed_epochs=20, probe_examples=512,
+                      probe_directions=12, probe_radii=(0.1, 0.15, 0.22, 0.32, 0.48, 0.7, 1.0, 1.5, 2.2, 3.3, 5.0),
+                      thresholds=(0.25, 1.0), profile_directions=50,
+                      profile_radii=(0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0),
+                      cut_points=21, cut_extent=1.0),
     ),
     "paper": Scale(
         name="paper",
@@ -178,6 +233,21 @@ SCALES = {
                             max_test=None, batch_size=128, clip_norm=2.0, pretrain_epochs=40, pretrain_lr=0.1,
                             cycles=5, epochs_per_cycle=10, low_lr=0.1, high_lr=0.5, independent=5, seeds=3,
                             barrier_points=11, barrier_examples=10_000),
+        radial=Radial(toy_dim=100_000, toy_n=90_000, toy_shorts=(2500, 5000, 10_000, 20_000, 40_000),
+                      toy_radii=(0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0), toy_steps=1000,
+                      toy_learning_rate=1e-2, toy_directions=100, dataset="cifar10", model="simple_cnn",
+                      widths=(16, 32, 32), max_train=None,
+                      learning_rate=1e-3, batch_size=128, width=16,
+                      learning_rates=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2), batch_sizes=(32, 64, 128, 256, 512),
+                      l2s=(0.0, 1e-4, 3e-4, 1e-3, 3e-3), dropouts=(0.0, 0.1, 0.2, 0.3, 0.5),
+                      net_widths=(8, 12, 16, 32, 64), sweep_values=5, seeds=3, target_loss=1.0,
+                      max_steps=20_000, check_every=100, check_examples=10_000, fixed_epochs=10,
+                      probe_examples=5000, probe_directions=20,
+                      probe_radii=(0.02, 0.0282, 0.0399, 0.0563, 0.0795, 0.112, 0.159, 0.224, 0.316, 0.447, 0.631,
+                                   0.891, 1.26, 1.78, 2.51, 3.54, 5.0),
+                      thresholds=(0.25, 1.0), profile_directions=50,
+                      profile_radii=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0),
+                      cut_points=41, cut_extent=1.0),
     ),
 }
 SCALE_NAMES = (*SCALES, DRY_RUN)

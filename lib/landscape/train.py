@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, check_choice, check_int, check_positive, compiled
+from .core import Landscape, as_params, check_choice, check_int, check_number, check_positive, compiled
 
 __all__ = ["MinimizeResult", "minimize", "minimize_from_seeds", "OPTIMIZERS", "SCHEDULES", "learning_rate_at"]
 
@@ -30,12 +30,18 @@ class MinimizeResult:
     final_loss : the full loss at ``params``
     trajectory : (k, D) parameters every ``record_every`` steps plus the final
         ones, or None when not recorded
+    steps_taken : the number of steps taken (fewer than asked when ``stop_below``
+        stopped the run; ``losses`` then holds only these)
+    reached_target : with ``stop_below``, whether the monitored loss fell below it
+        (at a check, or at the final parameters); None without ``stop_below``
     """
 
     params: np.ndarray
     losses: np.ndarray
     final_loss: float
     trajectory: np.ndarray | None = None
+    steps_taken: int | None = None
+    reached_target: bool | None = None
 
 
 def learning_rate_at(schedule: str, base_rate, step, steps):
@@ -63,13 +69,23 @@ def optimizer_step(optimizer: str, params, grad, state, rate, step):
 
 
 @compiled(reduce_retracing=True)
-def _minimize_loop(landscape, params, steps, base_rate, optimizer, schedule, record_every):
+def _minimize_loop(landscape, params, steps, base_rate, optimizer, schedule, record_every, stop_below=None,
+                   check_every=1, monitor=None):
     state = (tf.zeros_like(params), tf.zeros_like(params))
-    losses = tf.TensorArray(tf.float32, size=steps)
+    losses = tf.TensorArray(tf.float32, size=steps, element_shape=[])
     # Fixed-size trajectory buffer (XLA needs static sizes): row i is step i * record_every.
     slots = (steps + record_every - 1) // record_every + 1 if record_every > 0 else 1
     trajectory = tf.TensorArray(tf.float32, size=slots, element_shape=params.shape)
+    taken = tf.constant(steps)
     for step in tf.range(steps):
+        if stop_below is not None:
+            # The stopping test runs in the graph: no host round trip per step. The
+            # monitored loss is computed only on check steps (tf.cond skips it otherwise).
+            below = tf.cond(step % check_every == 0, lambda: monitor.loss_graph(params) < stop_below,
+                            lambda: tf.constant(False))
+            if below:
+                taken = step
+                break
         loss, grad = landscape.minibatch_loss_and_grad(params, step)
         if record_every > 0:
             if step % record_every == 0:
@@ -78,7 +94,7 @@ def _minimize_loop(landscape, params, steps, base_rate, optimizer, schedule, rec
         params, state = optimizer_step(optimizer, params, grad, state, rate, step)
         losses = losses.write(step, loss)
     trajectory = trajectory.write(slots - 1, params)
-    return params, losses.stack(), trajectory.stack()
+    return params, losses.stack(), trajectory.stack(), taken
 
 
 def minimize(
@@ -90,6 +106,9 @@ def minimize(
     optimizer: str = "adam",
     schedule: str = "constant",
     record_every: int = 0,
+    stop_below: float | None = None,
+    check_every: int = 10,
+    monitor=None,
 ) -> MinimizeResult:
     """Minimize ``landscape`` from ``params`` for ``steps`` gradient steps.
 
@@ -98,6 +117,15 @@ def minimize(
     zero, to settle exactly into a minimum). On a real network each step uses one
     minibatch (the landscape's ``batch_size``). ``record_every > 0`` keeps the
     parameters every that many steps, for drawing optimization paths.
+
+    Training to a target loss: with ``stop_below`` the run stops at the first step
+    ``s`` (a multiple of ``check_every``, before that step's update) where the full
+    loss of ``monitor`` at the parameters is below ``stop_below``; ``steps`` is then the
+    most steps taken. ``monitor`` is a landscape over the same parameters (default: the
+    trained one), e.g. the same network without its L2 term, so that runs with
+    different penalties are compared at the same data loss. Its full loss is computed
+    on the check steps only, inside the compiled loop. ``result.steps_taken`` and
+    ``result.reached_target`` say where the run stopped and whether it got there.
     """
     start = as_params(params, landscape.dim, "params")
     steps = check_int(steps, "steps", minimum=1)
@@ -105,16 +133,41 @@ def minimize(
     check_choice(optimizer, "optimizer", OPTIMIZERS)
     check_choice(schedule, "schedule", SCHEDULES)
     record_every = check_int(record_every, "record_every", minimum=0)
+    check_every = check_int(check_every, "check_every", minimum=1)
+    if stop_below is not None:
+        stop_below = check_number(stop_below, "stop_below")
+        monitor = landscape if monitor is None else monitor
+        if not isinstance(monitor, Landscape):
+            raise TypeError(f"monitor must be a landscape (with loss_graph), got {type(monitor).__name__}")
+        if monitor.dim != landscape.dim:
+            raise ValueError(f"monitor must be a landscape over the same parameters: dim {monitor.dim}, "
+                             f"the trained landscape has dim {landscape.dim}")
+    elif monitor is not None:
+        raise ValueError("monitor is only used with stop_below (the loss that stops training)")
     # One trace per landscape and configuration (TensorFlow keeps it): repeated runs
     # from many initializations do not pay for tracing again. ``steps`` is a Python
     # int, part of the configuration: XLA needs the sizes of the loop's buffers.
-    final, losses, trajectory = _minimize_loop(
-        landscape, start, steps, tf.constant(rate, tf.float32), optimizer, schedule, record_every)
+    if stop_below is None:
+        final, losses, trajectory, taken = _minimize_loop(
+            landscape, start, steps, tf.constant(rate, tf.float32), optimizer, schedule, record_every)
+    else:
+        # The target is a tensor: one trace serves every target; check_every and the
+        # monitor are part of the configuration.
+        final, losses, trajectory, taken = _minimize_loop(
+            landscape, start, steps, tf.constant(rate, tf.float32), optimizer, schedule, record_every,
+            tf.constant(stop_below, tf.float32), check_every, monitor)
     final_loss = float(landscape.loss(final))
     if not np.isfinite(final_loss):
         raise FloatingPointError(f"training diverged (final loss {final_loss}); lower learning_rate (was {rate})")
-    return MinimizeResult(params=final.numpy(), losses=losses.numpy(), final_loss=final_loss,
-                          trajectory=trajectory.numpy() if record_every > 0 else None)
+    taken = int(taken)
+    reached = None
+    if stop_below is not None:
+        reached = taken < steps or float(monitor.loss(final)) < stop_below
+    trajectory = trajectory.numpy() if record_every > 0 else None
+    if trajectory is not None and taken < steps:
+        trajectory = np.concatenate([trajectory[:(taken + record_every - 1) // record_every], trajectory[-1:]])
+    return MinimizeResult(params=final.numpy(), losses=losses.numpy()[:taken], final_loss=final_loss,
+                          trajectory=trajectory, steps_taken=taken, reached_target=reached)
 
 
 def minimize_from_seeds(landscape, seeds, steps: int = 1000, learning_rate: float = 1e-2,

@@ -4,9 +4,17 @@
   Lanczos), the trace, and the number of short directions at a point.
 - :mod:`.radial`: the loss along many random directions from a point (radial
   profiles, tunnel widths) and random 2D cuts.
+- :mod:`.sweeps`: networks trained to a matched loss with different
+  hyperparameters, and their tunnel widths.
 """
 from .hessian import (MAX_EXACT_DIM, Hessian, count_above, count_curve, hessian_eigenvalues, hessian_vector_product,
                       short_directions)
+from .radial import (NORMALIZATIONS, Cut2D, RadialProfile, TunnelWidth, crossing_radii, filter_normalized_direction,
+                     radial_profile, random_cut_2d, random_directions, tunnel_width)
+from .sweeps import SWEPT, Run, SweepSetup, TrainedRun, WidthSweep, rank_correlation, sweep_runs, width_sweep
 
 __all__ = ["MAX_EXACT_DIM", "Hessian", "count_above", "count_curve", "hessian_eigenvalues", "hessian_vector_product",
-           "short_directions"]
+           "short_directions",
+           "NORMALIZATIONS", "Cut2D", "RadialProfile", "TunnelWidth", "crossing_radii", "filter_normalized_direction",
+           "radial_profile", "random_cut_2d", "random_directions", "tunnel_width",
+           "SWEPT", "Run", "SweepSetup", "TrainedRun", "WidthSweep", "rank_correlation", "sweep_runs", "width_sweep"]
