@@ -92,6 +92,35 @@ class Tunnels:
 
 
 @dataclass(frozen=True)
+class Connectors:
+    """Chapter 5: m-connectors through m + 1 optima."""
+
+    toy: tuple                   # (D, n) of the toy landscape
+    toy_m: int                   # largest m on the toy (its faces are the connectors of every smaller m)
+    toy_steps: int = work(5)     # Adam steps of each toy optimum
+    toy_learning_rate: float
+    stars_steps: int = work(5)   # steps of the "stars" training (all faces at once)
+    stars_per_face: int = work(1)  # points per face per step
+    stars_learning_rate: float   # decays geometrically to a thousandth of it
+    stars_t_start: float         # the curriculum: t ~ U(0, t_start) for the first half of the steps
+    recipe_steps: int = work(5)  # Adam steps of the paper's hyperplane recipe on the toy
+    recipe_learning_rate: float
+    toy_held_out: int = work(20)  # held-out points of each toy evaluation
+    real_m: int                  # largest m on the real network
+    mlp_widths: tuple            # the real network when the model is an MLP (small: exact Hessians)
+    train_steps: int = work(5)   # Adam steps of each real optimum (minibatch: the network section's)
+    learning_rate: float         # of the optima and the connectors on the real network
+    batch_size: int | None = work(32)  # minibatch of connector training (None: full batch)
+    steps: int = work(5)         # connector training steps on the real network
+    joint_batch: int = work(4)   # points of the simplex per step of joint training
+    l2: float                    # L2 coefficient of the regularized network
+    held_out: int = work(10)     # held-out points of each real-network evaluation
+    evaluation_examples: int | None = work(64)  # training examples held-out losses are computed on (None: all)
+    hessian_k: int = work(8)     # eigenvalues by Lanczos when the Hessian is too large to form
+    hessian_examples: int | None = work(64)  # training examples the Hessian is computed on (None: all)
+
+
+@dataclass(frozen=True)
 class Ensembles:
     """Chapter 7: snapshot ensembles, weight averaging and independent ensembles."""
 
@@ -164,6 +193,7 @@ class Scale:
     network: Network
     subspaces: Subspaces
     tunnels: Tunnels
+    connectors: Connectors
     radial: Radial
     ensembles: Ensembles
 
@@ -197,6 +227,12 @@ SCALES = {
         tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=60, curve_bends=8,
                         curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
                         hessian_k=1000, hessian_examples=None, pairs=3),
+        connectors=Connectors(toy=(200, 180), toy_m=10, toy_steps=1500, toy_learning_rate=1e-3, stars_steps=300,
+                              stars_per_face=2, stars_learning_rate=0.1, stars_t_start=0.02, recipe_steps=300,
+                              recipe_learning_rate=1e-2, toy_held_out=1000, real_m=5, mlp_widths=(16,),
+                              train_steps=1000, learning_rate=1e-2, batch_size=128, steps=500, joint_batch=64,
+                              l2=1e-4, held_out=200, evaluation_examples=None, hessian_k=1000,
+                              hessian_examples=None),
         ensembles=Ensembles(dataset="mnist1d", model="cnn1d", channels=(32, 32, 32), max_train=None, max_test=None,
                             batch_size=64, clip_norm=2.0, pretrain_epochs=30, pretrain_lr=0.5, cycles=4,
                             epochs_per_cycle=10, low_lr=1.0, high_lr=2.0, independent=3, seeds=3, barrier_points=7,
@@ -229,6 +265,12 @@ SCALES = {
         tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
                         curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
                         hessian_k=1000, hessian_examples=2048, pairs=3),
+        connectors=Connectors(toy=(2000, 1800), toy_m=10, toy_steps=5000, toy_learning_rate=1e-3, stars_steps=300,
+                              stars_per_face=2, stars_learning_rate=0.1, stars_t_start=0.02, recipe_steps=300,
+                              recipe_learning_rate=1e-2, toy_held_out=1000, real_m=5, mlp_widths=(200, 200),
+                              train_steps=20_000, learning_rate=1e-3, batch_size=128, steps=2000, joint_batch=64,
+                              l2=1e-4, held_out=100, evaluation_examples=5000, hessian_k=1000,
+                              hessian_examples=2048),
         ensembles=Ensembles(dataset="cifar10", model="simple_cnn", channels=(16, 32, 32), max_train=None,
                             max_test=None, batch_size=128, clip_norm=2.0, pretrain_epochs=40, pretrain_lr=0.1,
                             cycles=5, epochs_per_cycle=10, low_lr=0.1, high_lr=0.5, independent=5, seeds=3,

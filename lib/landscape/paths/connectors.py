@@ -1,0 +1,476 @@
+"""m-connectors: low-loss simplices through m + 1 optima at once (the paper's Section 4.3).
+
+Given optima A_0..A_m (the vertices of a simplex), a *connector* maps every point of
+the simplex, given by barycentric weights lambda (lambda_i >= 0, summing to 1), to a
+parameter vector. Every connector here is the piecewise-linear map of the
+**barycentric subdivision** of the simplex: one point v_F per face F (a non-empty
+subset of the optima; v_{i} = A_i), and the small simplex of each chain of faces
+F_1 c F_2 c ... c F_{m+1} is the convex hull of v_{F_1}, ..., v_{F_{m+1}}. A weight
+vector lies in the small simplex of the chain obtained by sorting it (F_k = the optima
+of its k largest weights), where its coordinates are mu_k = k (lambda_(k) - lambda_(k+1)).
+Faces are bit masks (bit i set: optimum i is in F) indexing a table of 2^(m+1) rows, so
+a batch of weights is mapped by one sort, one cumulative sum, one gather and one
+weighted sum (:func:`subdivision_points`). With v_F = the barycentre of F the map is
+the plain convex hull of the optima.
+
+The faces of a connector on the optima 0..k are the rows 0 .. 2^(k+1) - 1 of its table:
+a k-connector of the first k + 1 optima (:meth:`Connector.face`). For every method that
+places each face point by looking at that face alone ("hull", "construction",
+"hyperplane", "stars"), one m = 10 connector therefore holds the connectors of every
+m <= 10, exactly as separate runs would build them.
+
+Methods of :func:`build_connector`:
+
+hull          v_F = the barycentre of F: the plain convex hull (the baseline).
+construction  toy only: v_F = the mean of the optima of F with the union of their short
+              axes set to zero, so v_F lies on the wedge of every optimum of F. Each small
+              simplex of a chain starting at {i} then lies in the wedge of A_i (a wedge is
+              convex): a connector built, not trained.
+hyperplane    the paper's recipe: every face point starts at its face's barycentre and is
+              optimized inside the hyperplane through it orthogonal to the face (dimension
+              D - |F| + 1; D - m for the centre of the m-simplex); the subdivision through
+              the optimized points is the connector (the paper does not say how the
+              optimized points are joined: this is the book's choice).
+stars         every v_F trained only on the loss along the segments from the optima of F
+              to v_F (edges of the subdivision), with a curriculum on the position t along
+              the segment and a geometrically decaying learning rate. If every segment
+              A_i -> v_F is low, v_F lies in the wedges of all optima of F, so the whole
+              complex is low (on the toy exactly).
+joint         all free v_F trained together on the loss at uniform random points of the
+              whole simplex (Benton et al. 2021 train simplices this way).
+
+Training is batched: all face points of a step are evaluated in one computation, by
+the landscape's batched minibatch loss (vectorized on the toy; a loop over the points
+inside the compiled function on a network). Every point costs one gradient evaluation,
+and the connector reports how many it spent.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from .. import train
+from ..core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_number,
+                    check_positive, check_seed, compiled)
+from ..toy import WedgeLandscape
+
+__all__ = ["METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "Connector", "ConnectorEvaluation",
+           "EnsembleComparison", "build_connector", "compare_ensembles", "dirichlet_weights", "face_masks",
+           "subdivision_points", "union_prediction"]
+
+METHODS = ("hull", "construction", "hyperplane", "stars", "joint")
+CONNECTOR_SCHEDULES = ("constant", "cosine", "exponential")
+MAX_CONNECTOR_M = 15  # the table holds 2^(m+1) face points
+_DEFAULT_SCHEDULE = {"stars": "exponential", "hyperplane": "cosine", "joint": "cosine"}
+_HELD_OUT_STREAM = -1  # second word of the held-out points' random key; training steps use 0, 1, 2, ...
+
+
+# -- faces and the subdivision map ----------------------------------------------------------
+def face_masks(num_vertices: int, size: int | None = None) -> np.ndarray:
+    """Bit masks of the faces of a simplex with ``num_vertices`` vertices: all of them
+    in increasing order, or those of ``size`` vertices."""
+    num_vertices = check_int(num_vertices, "num_vertices", minimum=1, maximum=MAX_CONNECTOR_M + 1)
+    masks = np.arange(1, 2**num_vertices, dtype=np.int32)
+    if size is None:
+        return masks
+    size = check_int(size, "size", minimum=1, maximum=num_vertices)
+    return masks[_bits(masks, num_vertices).sum(axis=1) == size]
+
+
+def _bits(masks, count: int) -> np.ndarray:
+    """(F, count) 0/1 integers: which optima each face contains."""
+    return (np.asarray(masks)[:, None] >> np.arange(count)[None, :]) & 1
+
+
+def _barycentres(optima: np.ndarray) -> np.ndarray:
+    """The table of the plain hull: row F (bit mask) = the mean of the optima in F; row 0 unused (zeros)."""
+    bits = _bits(np.arange(2 ** len(optima)), len(optima)).astype(np.float64)
+    sizes = np.maximum(bits.sum(axis=1, keepdims=True), 1.0)
+    return ((bits / sizes) @ optima.astype(np.float64)).astype(np.float32)
+
+
+def subdivision_points(table, weights):
+    """Graph code: the points of the subdivision complex at barycentric ``weights`` (B, m+1).
+
+    ``table`` (2^(m+1), D) holds v_F in row F (a bit mask). Returns (B, D), differentiable
+    in ``table``: sort each weight vector (its chain of faces), take the coordinates
+    mu_k = k (lambda_(k) - lambda_(k+1)) in the chain's small simplex, and mix its vertices.
+    """
+    weights = tf.convert_to_tensor(weights, tf.float32)
+    count = weights.shape[-1]
+    order = tf.argsort(weights, axis=-1, direction="DESCENDING", stable=True)
+    ranked = tf.gather(weights, order, batch_dims=1)
+    following = tf.concat([ranked[:, 1:], tf.zeros_like(ranked[:, :1])], axis=1)
+    mu = tf.range(1, count + 1, dtype=tf.float32) * (ranked - following)        # sums to 1
+    chain = tf.cumsum(tf.bitwise.left_shift(tf.ones_like(order), order), axis=1)  # F_1 c ... c F_{m+1}
+    return tf.einsum("bk,bkd->bd", mu, tf.gather(table, chain))
+
+
+def dirichlet_weights(seed, num, count: int):
+    """Graph code: ``num`` uniform random points of the simplex with ``count`` vertices
+    (Dirichlet(1, ..., 1)), drawn from the stateless random key ``seed`` (two integers)."""
+    exponential = -tf.math.log(tf.random.stateless_uniform(tf.stack([num, count]), seed=seed, minval=1e-7,
+                                                           maxval=1.0))
+    return exponential / tf.reduce_sum(exponential, axis=1, keepdims=True)
+
+
+def union_prediction(dim: int, short: int, m: int) -> float:
+    """The expected size of the union of the short axes of m + 1 independent random
+    wedges with ``short`` short axes each among ``dim``: D (1 - (1 - s/D)^(m+1))."""
+    dim = check_int(dim, "dim", minimum=1)
+    short = check_int(short, "short", minimum=0, maximum=dim)
+    m = check_int(m, "m", minimum=0)
+    return dim * (1.0 - (1.0 - short / dim) ** (m + 1))
+
+
+# -- the result --------------------------------------------------------------------------
+@dataclass
+class ConnectorEvaluation:
+    """Loss at ``num_points`` held-out uniform points of the simplex on the connector and,
+    at the same barycentric weights, on the plain convex hull of the optima;
+    ``vertex_loss`` is the highest loss of the optima themselves."""
+
+    highest: float
+    mean: float
+    hull_highest: float
+    hull_mean: float
+    vertex_loss: float
+    num_points: int
+
+    @property
+    def fraction_of_hull(self) -> float:
+        """The connector's highest held-out loss as a fraction of the hull's."""
+        return self.highest / self.hull_highest
+
+
+@dataclass
+class Connector:
+    """An m-connector: its optima (m+1, D), the table of its face points (2^(m+1), D;
+    row F = v_F, row 0 unused), the method that placed them and the gradient
+    evaluations that cost (one per point per training step)."""
+
+    method: str
+    optima: np.ndarray = field(repr=False)
+    table: np.ndarray = field(repr=False)
+    gradient_evaluations: int = 0
+
+    @property
+    def m(self) -> int:
+        return len(self.optima) - 1
+
+    @property
+    def dim(self) -> int:
+        return self.optima.shape[1]
+
+    @property
+    def centre(self) -> np.ndarray:
+        """The connector's point at the barycentre of the simplex (v of the whole simplex)."""
+        return self.table[-1]
+
+    def face(self, k: int) -> "Connector":
+        """The k-connector of the first k + 1 optima that this connector contains (it reports
+        the whole connector's gradient evaluations: they were spent on all faces at once)."""
+        k = check_int(k, "k", minimum=1, maximum=self.m)
+        return Connector(self.method, self.optima[:k + 1], self.table[:2 ** (k + 1)], self.gradient_evaluations)
+
+    def points(self, weights) -> np.ndarray:
+        """Parameter vectors (B, D) at barycentric ``weights`` (B, m+1)."""
+        weights = _check_weights(weights, self.m + 1)
+        return subdivision_points(tf.constant(self.table), tf.constant(weights)).numpy()
+
+    def sample(self, num: int, seed: int = 0) -> np.ndarray:
+        """``num`` points of the connector at uniform random barycentric weights (a random
+        key that neither training nor :meth:`evaluate` uses)."""
+        num = check_int(num, "num", minimum=1)
+        weights = dirichlet_weights(tf.constant([check_seed(seed), _HELD_OUT_STREAM - 1]), num, self.m + 1)
+        return subdivision_points(tf.constant(self.table), weights).numpy()
+
+    def evaluate(self, landscape, num_points: int = 1000, seed: int = 0) -> ConnectorEvaluation:
+        """Highest and mean loss at ``num_points`` uniform random points of the simplex,
+        beside the plain hull at the same weights. The points are drawn from a random key
+        that no training step uses: training never saw them."""
+        _check_landscape(landscape, self.dim)
+        num_points = check_int(num_points, "num_points", minimum=1)
+        weights = dirichlet_weights(tf.constant([check_seed(seed), _HELD_OUT_STREAM]), num_points, self.m + 1)
+        on_connector = _losses(landscape, subdivision_points(tf.constant(self.table), weights))
+        on_hull = _losses(landscape, tf.matmul(weights, tf.constant(self.optima)))
+        at_vertices = _losses(landscape, tf.constant(self.optima))
+        return ConnectorEvaluation(highest=float(on_connector.max()), mean=float(on_connector.mean()),
+                                   hull_highest=float(on_hull.max()), hull_mean=float(on_hull.mean()),
+                                   vertex_loss=float(at_vertices.max()), num_points=num_points)
+
+
+def _check_weights(weights, count: int) -> np.ndarray:
+    try:
+        weights = np.asarray(weights, np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"weights must be a numeric array of shape (B, {count}): {error}") from None
+    if weights.ndim != 2 or weights.shape[1] != count or len(weights) == 0:
+        raise ValueError(f"weights must have shape (B, {count}) with B >= 1 (one row of barycentric weights per "
+                         f"point), got {weights.shape}")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.allclose(weights.sum(axis=1), 1.0,
+                                                                                  atol=1e-4):
+        raise ValueError("weights must be barycentric: finite, non-negative, each row summing to 1")
+    return weights
+
+
+def _check_landscape(landscape, dim: int) -> None:
+    if landscape.dim != dim:
+        raise ValueError(f"landscape.dim ({landscape.dim}) must equal the optima's length ({dim})")
+
+
+def _losses(landscape, points) -> np.ndarray:
+    """Full loss at every row of ``points``, batched where the landscape can."""
+    if isinstance(landscape, BatchedLoss):
+        return np.asarray(landscape.losses(points))
+    return np.array([float(landscape.loss(p)) for p in tf.unstack(points)], np.float32)
+
+
+# -- validating the optima ------------------------------------------------------------------
+def _check_optima(landscape, optima) -> np.ndarray:
+    if isinstance(optima, (tf.Tensor, tf.Variable)):
+        optima = optima.numpy()
+    if isinstance(optima, np.ndarray):
+        if optima.ndim != 2:
+            raise ValueError(f"optima must be a sequence of parameter vectors (an (m + 1, D) array), got shape "
+                             f"{optima.shape}")
+    elif not isinstance(optima, (list, tuple)):
+        raise TypeError(f"optima must be a sequence of parameter vectors, got {type(optima).__name__}")
+    rows = list(optima)
+    if len(rows) < 2:
+        raise ValueError(f"optima must hold at least 2 vectors (an m-connector joins m + 1 >= 2 optima), got "
+                         f"{len(rows)}")
+    stacked = np.stack([as_params(p, landscape.dim, f"optima[{i}]").numpy() for i, p in enumerate(rows)])
+    m = len(stacked) - 1
+    if m > landscape.dim:
+        raise ValueError(f"optima: m + 1 = {m + 1} optima span an m = {m} simplex, which needs m <= the dimension "
+                         f"{landscape.dim}")
+    if m > MAX_CONNECTOR_M:
+        raise ValueError(f"optima must hold at most {MAX_CONNECTOR_M + 1} vectors (m <= {MAX_CONNECTOR_M}: the "
+                         f"subdivision has 2^(m+1) face points), got {m + 1}")
+    edges = (stacked[1:] - stacked[0]).astype(np.float64)
+    singular = np.linalg.svd(edges, compute_uv=False)
+    if singular[-1] <= 1e-5 * max(singular[0], 1e-30):
+        raise ValueError("optima must be affinely independent: the edges optima[i] - optima[0] are linearly "
+                         "dependent, so the optima do not span an m-simplex (are two of them equal?)")
+    return stacked
+
+
+# -- the methods -----------------------------------------------------------------------------
+def _construct(landscape: WedgeLandscape, optima: np.ndarray) -> np.ndarray:
+    """v_F = the mean of the optima of F with the union of their short axes zeroed (wedge coordinates)."""
+    coords = landscape.to_wedge_coordinates(tf.constant(optima)).numpy()
+    short = np.zeros(coords.shape, dtype=bool)
+    for i, point in enumerate(optima):
+        short[i, landscape.short_axes(point)] = True
+    table = _barycentres(coords)
+    bits = _bits(np.arange(2 ** len(optima)), len(optima)).astype(bool)
+    for mask in range(1, 2 ** len(optima)):
+        if bits[mask].sum() > 1:
+            table[mask, short[bits[mask]].any(axis=0)] = 0.0
+    return landscape.from_wedge_coordinates(tf.constant(table)).numpy()
+
+
+def _face_bases(optima: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(F, D, m) orthonormal bases of the directions of each face's hull (zero columns
+    beyond the face's own dimension |F| - 1)."""
+    count, dim = optima.shape
+    bases = np.zeros((len(masks), dim, count - 1), np.float32)
+    for row, members in enumerate(_bits(masks, count).astype(bool)):
+        vertices = optima[members].astype(np.float64)
+        basis, _ = np.linalg.qr((vertices[1:] - vertices[0]).T)
+        bases[row, :, :basis.shape[1]] = basis
+    return bases
+
+
+def _rate_at(schedule: str, base_rate, final_fraction, step, steps):
+    """Graph code: the learning rate at ``step`` of ``steps``: "constant", "cosine" (to 0),
+    or "exponential" (geometric decay to ``base_rate * final_fraction``)."""
+    if schedule == "exponential":
+        return base_rate * final_fraction ** (tf.cast(step, tf.float32) / tf.cast(steps, tf.float32))
+    return train.learning_rate_at(schedule, base_rate, step, steps)
+
+
+def _point_gradients(landscape, points, step):
+    """Graph code: the gradient of the loss at every row of ``points`` on step ``step``'s
+    minibatch, in one computation (a landscape without batched losses: a loop inside the graph)."""
+    if isinstance(landscape, BatchedLoss):
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            total = tf.reduce_sum(landscape.batch_minibatch_loss(points, step))
+        return tape.gradient(total, points)
+    return tf.map_fn(lambda p: landscape.minibatch_loss_and_grad(p, step)[1], points)
+
+
+def _adam(params, grad, state, rate, step):
+    return train.optimizer_step("adam", params, grad, state, rate, step)
+
+
+@compiled(reduce_retracing=True)
+def _hyperplane_loop(landscape, centres, bases, steps, learning_rate, final_fraction, schedule):
+    """Adam on every face point at once, each inside the hyperplane through its face's
+    barycentre orthogonal to the face. As in :class:`~landscape.paths.HyperplaneLandscape`
+    the free variables z are mapped to centre + z - B B^T z, so every iterate stays exactly
+    in its hyperplane (projecting Adam's step instead would tilt it out)."""
+    def project(rows):
+        return rows - tf.einsum("fdk,fk->fd", bases, tf.einsum("fdk,fd->fk", bases, rows))
+
+    free = tf.zeros_like(centres)
+    state = (tf.zeros_like(centres), tf.zeros_like(centres))
+    for step in tf.range(steps):
+        grad = project(_point_gradients(landscape, centres + project(free), step))
+        rate = _rate_at(schedule, learning_rate, final_fraction, step, steps)
+        free, state = _adam(free, grad, state, rate, step)
+    return centres + project(free)
+
+
+@compiled(reduce_retracing=True)
+def _stars_loop(landscape, optima, faces, inside, per_face, steps, learning_rate, final_fraction, t_start, hold,
+                seed):
+    """Every face point v_F trained on points (1 - t) A_i + t v_F of the segments from its
+    optima (i drawn among the optima of F, ``per_face`` points per face and step).
+
+    The position t follows a curriculum: t ~ U(0, t_start) for the first ``hold`` of the
+    steps, then t ~ U(0, t_max) with t_max growing geometrically to 1. Near an optimum
+    the nearest wedge is that optimum's own, so early steps pull v_F toward the
+    intersection of the right wedges; far along a segment a point is nearest to some
+    unrelated wedge, and sampling there first pulls v_F toward it. The learning rate
+    decays geometrically (Adam's jitter, not the landscape, would otherwise set the
+    final loss)."""
+    inside = tf.repeat(inside, per_face, axis=0)                         # one row per point
+    batch = inside.shape[0]
+    state = (tf.zeros_like(faces), tf.zeros_like(faces))
+    for step in tf.range(steps):
+        progress = tf.cast(step, tf.float32) / tf.cast(steps, tf.float32)
+        pick = tf.random.stateless_uniform([batch, inside.shape[1]], seed=tf.stack([seed, step])) * inside
+        vertex = tf.gather(optima, tf.argmax(pick, axis=1, output_type=tf.int32))
+        grown = tf.clip_by_value((progress - hold) / (1.0 - hold), 0.0, 1.0)
+        t = tf.random.stateless_uniform([batch, 1], seed=tf.stack([seed + 1, step])) * t_start ** (1.0 - grown)
+        grads = _point_gradients(landscape, (1.0 - t) * vertex + t * tf.repeat(faces, per_face, axis=0), step)
+        # d/dv_F of the mean loss of the face's points: the chain rule through the segment is t
+        grad = tf.reduce_mean(tf.reshape(t * grads, [-1, per_face, faces.shape[1]]), axis=1)
+        rate = _rate_at("exponential", learning_rate, final_fraction, step, steps)
+        faces, state = _adam(faces, grad, state, rate, step)
+    return faces
+
+
+@compiled(reduce_retracing=True)
+def _joint_loop(landscape, table, trainable, batch, steps, learning_rate, final_fraction, schedule, seed):
+    """All rows of ``table`` with ``trainable`` = 1 trained together on the mean loss at
+    ``batch`` uniform random points of the whole simplex per step."""
+    count = int(round(math.log2(table.shape[0])))
+    state = (tf.zeros_like(table), tf.zeros_like(table))
+    for step in tf.range(steps):
+        weights = dirichlet_weights(tf.stack([seed, step]), batch, count)
+        with tf.GradientTape() as tape:
+            tape.watch(table)
+            points = subdivision_points(table, weights)
+        grads = _point_gradients(landscape, points, step)
+        grad = trainable * tape.gradient(points, table, output_gradients=grads / batch)
+        rate = _rate_at(schedule, learning_rate, final_fraction, step, steps)
+        table, state = _adam(table, grad, state, trainable * rate, step)
+    return table
+
+
+def build_connector(landscape, optima, method: str = "stars", *, steps: int = 300, learning_rate: float = 0.1,
+                    schedule: str | None = None, final_fraction: float = 1e-3, per_face: int = 2,
+                    batch: int = 64, t_start: float = 0.02, hold: float = 0.5, seed: int = 0) -> Connector:
+    """An m-connector through ``optima`` (m + 1 parameter vectors) by ``method``, one of
+    ``METHODS`` (see the module's docstring).
+
+    steps           Adam steps ("hyperplane", "stars", "joint")
+    learning_rate   Adam's initial rate (about 0.1 for "stars" on the toy, 1e-2 on networks)
+    schedule        "constant", "cosine" (to 0) or "exponential" (to learning_rate *
+                    final_fraction); default: "exponential" for "stars" (which always uses
+                    it), "cosine" for the others
+    per_face        "stars": points per face per step
+    batch           "joint": points of the simplex per step
+    t_start, hold   "stars": t ~ U(0, t_start) for the first ``hold`` of the steps, then the
+                    range grows to (0, 1); t_start = 1, hold = 0 is plain t ~ U(0, 1)
+    seed            the random positions of training points
+
+    Returns a :class:`Connector`. "construction" needs the toy landscape (it reads the
+    wedges): any other landscape is a TypeError.
+    """
+    check_choice(method, "method", METHODS)
+    if method == "construction" and not isinstance(landscape, WedgeLandscape):
+        raise TypeError(f"method='construction' needs the toy landscape (a toy.WedgeLandscape: it reads the wedges' "
+                        f"short axes), got {type(landscape).__name__}; train a connector instead (method='stars')")
+    optima = _check_optima(landscape, optima)
+    steps = check_int(steps, "steps", minimum=1)
+    learning_rate = check_positive(learning_rate, "learning_rate")
+    schedule = _DEFAULT_SCHEDULE.get(method, "constant") if schedule is None else check_choice(
+        schedule, "schedule", CONNECTOR_SCHEDULES)
+    if method == "stars" and schedule != "exponential":
+        raise ValueError(f"schedule must be 'exponential' for method='stars' (its learning rate always decays "
+                         f"geometrically), got {schedule!r}")
+    final_fraction = check_number(final_fraction, "final_fraction", minimum=0.0, maximum=1.0, low_open=True)
+    per_face = check_int(per_face, "per_face", minimum=1)
+    batch = check_int(batch, "batch", minimum=1)
+    t_start = check_number(t_start, "t_start", minimum=0.0, maximum=1.0, low_open=True)
+    hold = check_number(hold, "hold", minimum=0.0, maximum=1.0, high_open=True)
+    seed = check_seed(seed)
+
+    count = len(optima)
+    table = _barycentres(optima)
+    free = face_masks(count)[_bits(face_masks(count), count).sum(axis=1) > 1]  # faces of 2 or more optima
+    evaluations = 0
+    rate, fraction = tf.constant(learning_rate, tf.float32), tf.constant(final_fraction, tf.float32)
+    if method == "construction":
+        table = _construct(landscape, optima)
+    elif method == "hyperplane":
+        table[free] = _hyperplane_loop(landscape, tf.constant(table[free]), tf.constant(_face_bases(optima, free)),
+                                       tf.constant(steps), rate, fraction, schedule).numpy()
+        evaluations = steps * len(free)
+    elif method == "stars":
+        inside = tf.constant(_bits(free, count), tf.float32)
+        table[free] = _stars_loop(landscape, tf.constant(optima), tf.constant(table[free]), inside, per_face,
+                                  tf.constant(steps), rate, fraction, tf.constant(t_start, tf.float32),
+                                  tf.constant(hold, tf.float32), tf.constant(seed)).numpy()
+        evaluations = steps * len(free) * per_face
+    elif method == "joint":
+        trainable = np.zeros([len(table), 1], np.float32)
+        trainable[free] = 1.0
+        table = _joint_loop(landscape, tf.constant(table), tf.constant(trainable), batch, tf.constant(steps),
+                            rate, fraction, schedule, tf.constant(seed)).numpy()
+        evaluations = steps * batch
+    if not np.all(np.isfinite(table)):
+        raise FloatingPointError(f"training the connector diverged (non-finite face points); lower learning_rate "
+                                 f"(was {learning_rate:g})")
+    return Connector(method=method, optima=optima, table=table, gradient_evaluations=evaluations)
+
+
+# -- beyond the paper: ensembles on a connector ---------------------------------------------
+@dataclass
+class EnsembleComparison:
+    """Members of an ensemble on one split: each member's accuracy, the accuracy of the
+    averaged predicted probabilities, and the mean fraction of examples on which two
+    members predict different labels."""
+
+    member_accuracy: np.ndarray
+    ensemble_accuracy: float
+    disagreement: float
+
+
+def compare_ensembles(landscape, members, split: str = "test") -> EnsembleComparison:
+    """Accuracy and prediction diversity of the ensemble of ``members`` (parameter vectors;
+    at least 2) of a classifier landscape, on ``split``."""
+    if not isinstance(landscape, Classifier):
+        raise TypeError(f"compare_ensembles needs a classifier landscape (a ModelLandscape), got "
+                        f"{type(landscape).__name__}")
+    check_choice(split, "split", ("train", "test"))
+    rows = list(members)
+    if len(rows) < 2:
+        raise ValueError(f"members must hold at least 2 parameter vectors, got {len(rows)}")
+    inputs, labels = landscape.split(split)
+    probabilities = np.stack([landscape.probabilities(as_params(p, landscape.dim, f"members[{i}]"), inputs)
+                              for i, p in enumerate(rows)])
+    predicted = probabilities.argmax(axis=2)
+    pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
+    return EnsembleComparison(
+        member_accuracy=np.mean(predicted == labels, axis=1),
+        ensemble_accuracy=float(np.mean(probabilities.mean(axis=0).argmax(axis=1) == labels)),
+        disagreement=float(np.mean([np.mean(predicted[i] != predicted[j]) for i, j in pairs])))

@@ -1,0 +1,228 @@
+"""m-connectors: the subdivision map's geometry, the methods on a small toy, batching."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from landscape import core, paths, toy, train
+from landscape.paths import connectors
+
+
+def random_table(count, dim, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((2**count, dim)).astype(np.float32)
+
+
+def subdivision_point_by_hand(table, weights):
+    """One point the slow way: the chain of faces of the sorted weights and mu_k."""
+    order = sorted(range(len(weights)), key=lambda i: -weights[i])  # ties: the lower index first
+    ranked = [weights[i] for i in order] + [0.0]
+    point, mask = np.zeros(table.shape[1]), 0
+    for k, i in enumerate(order):
+        mask |= 1 << i
+        point += (k + 1) * (ranked[k] - ranked[k + 1]) * table[mask]
+    return point
+
+
+@pytest.fixture(scope="module")
+def small_toy():
+    """D = 60, n = 54 (s/D = 10%, as at the quick scale) and four optima (m = 3)."""
+    landscape = toy.WedgeLandscape(60, 54)
+    optima = np.stack([r.params for r in train.minimize_from_seeds(landscape, range(1, 5), steps=1500,
+                                                                   learning_rate=1e-3)])
+    return landscape, optima
+
+
+# -- geometry -------------------------------------------------------------------------------
+def test_face_masks():
+    np.testing.assert_array_equal(paths.face_masks(3), np.arange(1, 8))
+    np.testing.assert_array_equal(paths.face_masks(3, 2), [3, 5, 6])
+    assert len(paths.face_masks(11)) == 2**11 - 1
+
+
+def test_subdivision_map_matches_the_chain_construction():
+    table = random_table(4, 7)
+    weights = connectors.dirichlet_weights(tf.constant([3, 4]), 50, 4).numpy()
+    batched = paths.subdivision_points(tf.constant(table), tf.constant(weights)).numpy()
+    by_hand = np.stack([subdivision_point_by_hand(table.astype(np.float64), w.astype(np.float64))
+                        for w in weights])
+    np.testing.assert_allclose(batched, by_hand, atol=1e-5)
+
+
+def test_hull_weights_give_the_hull_exactly():
+    optima = random_table(3, 9)[:4]
+    landscape = toy.WedgeLandscape(9, 6)
+    hull = paths.build_connector(landscape, optima, "hull")
+    weights = connectors.dirichlet_weights(tf.constant([0, 0]), 200, 4).numpy()
+    np.testing.assert_allclose(hull.points(weights), weights @ optima, atol=1e-5)
+    assert hull.gradient_evaluations == 0
+
+
+def test_vertices_are_the_optima_and_the_centre_is_the_barycentre_point():
+    table = random_table(4, 6)
+    optima = table[[1, 2, 4, 8]]
+    con = paths.Connector("test", optima, table)
+    np.testing.assert_allclose(con.points(np.eye(4)), optima, atol=1e-6)
+    np.testing.assert_allclose(con.points(np.full((1, 4), 0.25))[0], con.centre, atol=1e-5)
+    np.testing.assert_array_equal(con.centre, table[15])
+    # the barycentre of a face maps to that face's point
+    np.testing.assert_allclose(con.points([[0.5, 0.0, 0.5, 0.0]])[0], table[0b0101], atol=1e-6)
+
+
+def test_faces_of_an_m_connector_are_the_lower_connectors():
+    table = random_table(5, 6, seed=1)
+    con = paths.Connector("test", table[[1, 2, 4, 8, 16]], table)
+    weights = connectors.dirichlet_weights(tf.constant([1, 1]), 40, 3).numpy()
+    padded = np.concatenate([weights, np.zeros((40, 2), np.float32)], axis=1)
+    face = con.face(2)
+    assert face.m == 2 and face.table.shape == (8, 6)
+    np.testing.assert_allclose(con.points(padded), face.points(weights), atol=1e-6)
+    # and a face opposite a vertex: the connector on optima 1..4 is the same surface
+    other = np.concatenate([np.zeros((40, 1), np.float32), weights, np.zeros((40, 1), np.float32)], axis=1)
+    rows = [0] + [mask << 1 for mask in range(1, 8)]
+    sub = paths.Connector("test", table[[2, 4, 8]], table[rows])
+    np.testing.assert_allclose(con.points(other), sub.points(weights), atol=1e-6)
+
+
+def test_batched_evaluation_equals_pointwise(small_toy):
+    landscape, optima = small_toy
+    con = paths.build_connector(landscape, optima, "construction")
+    weights = connectors.dirichlet_weights(tf.constant([5, 5]), 30, 4).numpy()
+    batched = con.points(weights)
+    one_by_one = np.stack([con.points(w[None])[0] for w in weights])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-6)
+    np.testing.assert_allclose(landscape.losses(batched), [float(landscape.loss(p)) for p in batched], rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_batched_gradients_equal_pointwise_on_a_network(tiny_network):
+    points = tf.constant(np.stack([tiny_network.initial_params(s).numpy() for s in range(3)]))
+    batched = connectors._point_gradients(tiny_network, points, tf.constant(0))
+    for row, point in enumerate(tf.unstack(points)):
+        _, grad = tiny_network.minibatch_loss_and_grad(point, tf.constant(0))
+        np.testing.assert_allclose(batched[row].numpy(), grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+# -- the methods on a small toy ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built(small_toy):
+    landscape, optima = small_toy
+    return {
+        "hull": paths.build_connector(landscape, optima, "hull"),
+        "construction": paths.build_connector(landscape, optima, "construction"),
+        "stars": paths.build_connector(landscape, optima, "stars", steps=300, per_face=2, learning_rate=0.1),
+        "hyperplane": paths.build_connector(landscape, optima, "hyperplane", steps=200, learning_rate=1e-2),
+    }
+
+
+def test_construction_and_stars_are_low_where_the_hull_is_high(small_toy, built):
+    landscape, optima = small_toy
+    vertex = max(float(landscape.loss(p)) for p in optima)
+    for k in (1, 2, 3):
+        hull = built["hull"].face(k).evaluate(landscape, num_points=500)
+        assert hull.hull_highest == pytest.approx(hull.highest, rel=1e-5)  # the hull is its own baseline
+        assert hull.highest > 100 * vertex
+        for method in ("construction", "stars"):
+            result = built[method].face(k).evaluate(landscape, num_points=500)
+            assert result.hull_highest == pytest.approx(hull.highest, rel=1e-5)  # the same held-out points
+            assert result.fraction_of_hull < 0.02, (method, k, result)
+    assert built["stars"].gradient_evaluations == 300 * 11 * 2  # 11 faces of 2 or more optima, 2 points each
+
+
+def test_centre_counts_the_union_of_short_axes(small_toy, built):
+    landscape, optima = small_toy
+    union = len(set().union(*[set(landscape.short_axes(p)) for p in optima]))
+    for method in ("construction", "stars"):
+        assert abs(landscape.short_directions(built[method].centre) - union) <= 0.1 * union
+
+
+def test_hyperplane_recipe_points_stay_in_their_faces_hyperplanes(small_toy, built):
+    _, optima = small_toy
+    table = built["hyperplane"].table
+    bary = connectors._barycentres(optima)
+    for mask in paths.face_masks(4):
+        members = optima[connectors._bits([mask], 4)[0].astype(bool)]
+        moved = table[mask] - bary[mask]
+        if len(members) == 1:
+            np.testing.assert_array_equal(moved, 0.0)
+            continue
+        edges = (members[1:] - members[0]).T
+        assert np.linalg.norm(edges.T @ moved) <= 1e-4 * np.linalg.norm(moved) * np.linalg.norm(edges)
+        assert np.linalg.norm(moved) > 0
+    assert built["hyperplane"].gradient_evaluations == 200 * 11
+
+
+def test_face_methods_build_the_same_lower_connectors(small_toy, built):
+    landscape, optima = small_toy
+    lower = paths.build_connector(landscape, optima[:3], "construction")
+    np.testing.assert_array_equal(lower.table, built["construction"].face(2).table)
+    lower = paths.build_connector(landscape, optima[:3], "hyperplane", steps=200, learning_rate=1e-2)
+    np.testing.assert_allclose(lower.table, built["hyperplane"].face(2).table, atol=1e-4)
+
+
+def test_joint_training_lowers_a_1_connector(small_toy):
+    landscape, optima = small_toy
+    con = paths.build_connector(landscape, optima[:2], "joint", steps=400, batch=32, learning_rate=1e-2)
+    assert con.gradient_evaluations == 400 * 32
+    assert con.evaluate(landscape, num_points=200).fraction_of_hull < 0.2
+
+
+def test_evaluation_is_held_out_and_reproducible(small_toy, built):
+    landscape, _ = small_toy
+    first = built["stars"].evaluate(landscape, num_points=100, seed=4)
+    assert first == built["stars"].evaluate(landscape, num_points=100, seed=4)
+    assert first.num_points == 100 and first.mean <= first.highest
+    # the held-out key is not one a training step uses (steps count from 0)
+    held_out = connectors.dirichlet_weights(tf.constant([0, connectors._HELD_OUT_STREAM]), 8, 4).numpy()
+    for step in range(3):
+        trained = connectors.dirichlet_weights(tf.constant([0, step]), 8, 4).numpy()
+        assert not np.allclose(held_out, trained)
+
+
+def test_connectors_compile_under_xla(small_toy):
+    landscape, optima = small_toy
+    core.use_xla(True)
+    try:
+        for method, options in (("stars", dict(per_face=1)), ("hyperplane", {}), ("joint", dict(batch=8))):
+            con = paths.build_connector(landscape, optima[:3], method, steps=3, learning_rate=1e-3, **options)
+            assert np.all(np.isfinite(con.table))
+    finally:
+        core.use_xla(False)
+
+
+def test_training_on_a_network(tiny_network):
+    optima = [tiny_network.initial_params(s).numpy() for s in range(3)]
+    for method in ("hyperplane", "joint", "stars"):
+        con = paths.build_connector(tiny_network, optima, method, steps=3, learning_rate=1e-3, batch=4)
+        assert con.table.shape == (8, tiny_network.dim) and np.all(np.isfinite(con.table))
+        np.testing.assert_array_equal(con.table[[1, 2, 4]], np.stack(optima))  # the vertices never move
+    result = con.evaluate(tiny_network, num_points=5)
+    assert result.vertex_loss > 0 and result.highest >= result.mean
+
+
+def test_union_prediction():
+    assert paths.union_prediction(200, 20, 0) == pytest.approx(20)
+    assert paths.union_prediction(200, 20, 1) == pytest.approx(200 * (1 - 0.9**2))
+    assert paths.union_prediction(200, 20, 10) == pytest.approx(200 * (1 - 0.9**11))
+
+
+def test_ensembles(tiny_network):
+    members = [tiny_network.initial_params(s).numpy() for s in range(3)]
+    result = paths.compare_ensembles(tiny_network, members, split="train")
+    assert result.member_accuracy.shape == (3,)
+    assert 0.0 <= result.disagreement <= 1.0 and 0.0 <= result.ensemble_accuracy <= 1.0
+    same = paths.compare_ensembles(tiny_network, [members[0], members[0]], split="train")
+    assert same.disagreement == 0.0 and same.ensemble_accuracy == pytest.approx(same.member_accuracy[0])
+
+
+def test_every_method_is_listed():
+    assert set(paths.METHODS) == {"hull", "construction", "hyperplane", "stars", "joint"}
+
+
+def test_a_connector_is_a_cacheable_result(tmp_path, small_toy, built):
+    from landscape import cache
+
+    store = cache.ResultCache(tmp_path)
+    store.save("connector", {"m": 3}, built["stars"])
+    loaded = store.load("connector", {"m": 3}, paths.Connector)
+    np.testing.assert_array_equal(loaded.table, built["stars"].table)
+    assert (loaded.method, loaded.gradient_evaluations) == ("stars", built["stars"].gradient_evaluations)
