@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile, transform_streams_for_comparison
 
-DEFAULT_RTOL = 0.02
+DEFAULT_RTOL = 0.05
 METADATA_KEY = "tolerance"
 ALLOWED_KEYS = {"rtol", "integers", "reason"}
 

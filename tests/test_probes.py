@@ -71,3 +71,14 @@ def test_short_directions_bad_input(tiny_network):
         probes.hessian_eigenvalues(tiny_network, params, method="power")
     with pytest.raises(ValueError, match="k is required"):
         probes.Hessian(tiny_network, params).eigenvalues(method="lanczos")
+
+
+def test_counts_from_a_partial_spectrum_refuse_to_guess():
+    largest_five = np.array([5.0, 4.0, 3.0, 2.0, 1.0])  # the top 5 of a 100 x 100 Hessian
+    assert probes.count_above(largest_five, 2.5, 100) == 3
+    with pytest.raises(ValueError, match="lower bound"):
+        probes.count_above(largest_five, 0.5, 100)
+    assert probes.count_above(largest_five, 0.5, 100, strict=False) is None
+    assert probes.count_above(largest_five, 0.5, 5) == 5  # the whole spectrum: an exact count
+    curve = probes.count_curve(largest_five, [0.5, 2.5, 6.0], 100)
+    np.testing.assert_array_equal(curve, [np.nan, 3, 0])

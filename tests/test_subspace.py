@@ -121,6 +121,7 @@ def test_d_int_picks_the_smallest_dimension_reaching_the_level():
         accuracy=np.array([[0.5, 0.6], [0.85, 0.9], [0.95, 0.97]]),
         full_space_loss=np.array([0.0, 0.0]), full_space_accuracy=np.array([0.98, 0.98]))
     assert result.d_int(0.9) == 40  # 0.875 < 0.882 <= 0.96
+    assert result.d_int_per_seed(0.9) == [40, 20]
     assert result.d_int(0.8) == 20
     assert result.d_int(0.999) is None
     assert result.limiting_dimension(0.01) == 40

@@ -398,6 +398,17 @@ class IntrinsicDimensionResult:
         reached = np.flatnonzero(self.accuracy.mean(axis=1) >= level * self.full_space_accuracy.mean())
         return int(self.dims[reached[0]]) if reached.size else None
 
+    def d_int_per_seed(self, level: float = 0.9) -> list:
+        """:meth:`d_int` of each seed's subspaces alone (against the same full-space accuracy)."""
+        if self.accuracy is None or self.full_space_accuracy is None:
+            raise ValueError("d_int needs accuracies: use a classifier landscape and full_space=True")
+        target = level * self.full_space_accuracy.mean()
+        found = []
+        for column in self.accuracy.T:
+            reached = np.flatnonzero(column >= target)
+            found.append(int(self.dims[reached[0]]) if reached.size else None)
+        return found
+
 
 def _accuracy(landscape, params):
     return landscape.accuracy(params, "test" if landscape.dataset is not None else "train")

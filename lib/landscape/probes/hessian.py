@@ -140,14 +140,17 @@ def hessian_eigenvalues(landscape, params, *, method: str = "auto", k: int = 100
     return Hessian(landscape, params).eigenvalues(k, method=method)
 
 
-def count_above(eigenvalues, threshold: float, dim: int) -> int:
+def count_above(eigenvalues, threshold: float, dim: int, *, strict: bool = True) -> int | None:
     """The number of ``eigenvalues`` above ``threshold``, where ``eigenvalues`` may be only the
     largest few of a ``dim`` x ``dim`` Hessian (Lanczos). If all of them exceed the
-    threshold the true count is unknown (only a lower bound): that is an error, not a number."""
+    threshold the true count is unknown (only a lower bound): that is an error, not a
+    number (``strict=False`` returns None instead, for a lesson to show "unknown")."""
     eigenvalues = np.asarray(eigenvalues)
     threshold = check_positive(threshold, "threshold")
     count = int(np.sum(eigenvalues > threshold))
     if count == len(eigenvalues) < dim:
+        if not strict:
+            return None
         raise ValueError(f"all {count} computed eigenvalues exceed threshold={threshold:g}: the count is only a "
                          f"lower bound; compute more eigenvalues (raise k, was {len(eigenvalues)})")
     return count
