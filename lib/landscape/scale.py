@@ -225,7 +225,7 @@ SCALES = {
                             dims=(25, 50, 100, 200, 400, 800), seeds=3, steps=300, learning_rate=0.1,
                             kind="dense", radius_seeds=3, max_train=None, max_test=None),
         tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=40, curve_bends=8,
-                        curve_toy_steps=4000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
+                        curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
                         hessian_k=1000, hessian_examples=None, pairs=3),
         connectors=Connectors(toy=(200, 180), toy_m=10, toy_steps=1500, toy_learning_rate=1e-3, stars_steps=300,
                               stars_per_face=2, stars_learning_rate=0.1, stars_t_start=0.02, recipe_steps=300,
