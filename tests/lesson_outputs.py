@@ -131,6 +131,16 @@ def largest_relative_difference(stored: str, new: str) -> float:
     return largest
 
 
+def tolerance_used(stored: str, new: str, tolerance: Tolerance) -> float:
+    """The largest fraction of its allowance any number used (0: identical, > 1: fails)."""
+    stored_text, stored_numbers = split_numbers(stored)
+    new_text, new_numbers = split_numbers(new)
+    if stored_text != new_text or len(stored_numbers) != len(new_numbers):
+        return math.inf
+    ratios = [number_difference(a, b, tolerance) for a, b in zip(stored_numbers, new_numbers)]
+    return max([r for r in ratios if r is not None], default=0.0)
+
+
 class ToleranceCell(IPyNbCell):
     """An nbval cell whose text outputs are compared by :func:`compare_text`."""
 
@@ -162,8 +172,11 @@ class ToleranceCell(IPyNbCell):
                     f"{len(stored_values)} stored outputs of kind {key!r}, {len(new_values)} re-executed")
                 return False
             for stored, new in zip(stored_values, new_values):
-                problem = (compare_text(stored, new, tolerance) if isinstance(stored, str) and isinstance(new, str)
-                           else (None if stored == new else "the outputs differ"))
+                texts = isinstance(stored, str) and isinstance(new, str)
+                problem = compare_text(stored, new, tolerance) if texts else (None if stored == new else
+                                                                                  "the outputs differ")
+                if texts and problem is None:  # how close to failing, for the summary
+                    self.user_properties.append(("tolerance_used", tolerance_used(stored, new, tolerance)))
                 if problem:
                     self.comparison_traceback.append(f"{problem}:")
                     self.format_output_compare(key, stored, new)
@@ -182,6 +195,24 @@ def pytest_collect_file(file_path, parent):
     if file_path.suffix == ".ipynb" and parent.config.getoption("lesson_outputs"):
         return ToleranceNotebook.from_parent(parent, path=file_path)
     return None
+
+
+_MARGINS: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    """Collect each notebook's largest use of its tolerance (on the controller under xdist)."""
+    used = [value for key, value in report.user_properties if key == "tolerance_used"]
+    if used and report.when == "call":
+        notebook = report.nodeid.split("::")[0]
+        _MARGINS[notebook] = max(_MARGINS.get(notebook, 0.0), *used)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _MARGINS:
+        terminalreporter.section("lesson outputs: largest share of a tolerance used, by notebook")
+        for notebook, used in sorted(_MARGINS.items()):
+            terminalreporter.write_line(f"{notebook}: {used:.0%}")
 
 
 def pytest_addoption(parser):

@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lesson_outputs import DEFAULT_RTOL, Tolerance, compare_text, largest_relative_difference, split_numbers
+from lesson_outputs import (DEFAULT_RTOL, Tolerance, compare_text, largest_relative_difference, split_numbers,
+                            tolerance_used)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,6 +55,16 @@ def test_cell_tolerance_is_declared_with_a_reason():
 def test_largest_relative_difference():
     assert largest_relative_difference("a 1.00 b 2.0", "a 1.01 b 2.0") == pytest.approx(0.01 / 1.01)
     assert largest_relative_difference("a 1", "a 1 b") != largest_relative_difference("a 1", "a 1 b")  # nan
+
+
+def test_tolerance_used_says_how_close_a_comparison_came_to_failing():
+    tolerance = Tolerance(rtol=0.1, integers=2)
+    assert tolerance_used("loss 1.00, count 7", "loss 1.00, count 7", tolerance) == 0
+    # the decimal used 0.05 / (0.1 * 1.05) = 48% of its allowance, the count 1 / 2 = 50%
+    assert tolerance_used("loss 1.00, count 7", "loss 1.05, count 8", tolerance) == pytest.approx(0.5)
+    assert tolerance_used("loss 1.00, count 7", "loss 1.05, count 7", tolerance) == pytest.approx(0.05 / 0.105)
+    assert tolerance_used("loss 1.00", "loss 1.30", tolerance) > 1
+    assert tolerance_used("loss 1.00", "cost 1.00", tolerance) == float("inf")
 
 
 def _change_a_number_by_30_percent(notebook):
