@@ -110,7 +110,11 @@ def test_environment_pip_section_mirrors_pyproject():
 def test_constraints_satisfy_pyproject_ranges():
     pins = constraint_pins()
     problems = []
-    for spec in mirrored_requirements():
+    extras = pyproject()["project"]["optional-dependencies"]
+    project = canonicalize_name(pyproject()["project"]["name"])
+    every_extra = [spec for specs in extras.values() for spec in specs
+                   if canonicalize_name(Requirement(spec).name) != project]  # not dev's self-reference
+    for spec in runtime_requirements() + every_extra:
         req = Requirement(spec)
         name = canonicalize_name(req.name)
         if name not in pins:
@@ -118,6 +122,44 @@ def test_constraints_satisfy_pyproject_ranges():
         elif not req.specifier.contains(pins[name], prereleases=True):
             problems.append(f"{spec}: constraints.txt pins {pins[name]}")
     assert not problems, "constraints.txt does not satisfy pyproject.toml:\n  " + "\n  ".join(problems)
+
+
+def installed_closure(name: str, extras: set[str]) -> dict[str, str]:
+    """Every installed distribution that installing ``name[extras]`` needs, with its version."""
+    import importlib.metadata as metadata
+
+    installed = {canonicalize_name(d.metadata["Name"]): d for d in metadata.distributions()}
+    needed, todo = {}, [(name, set(extras))]
+    while todo:
+        requirement_name, requested = todo.pop()
+        key = canonicalize_name(requirement_name)
+        if key not in installed:
+            continue
+        new = (requested | {""}) - needed.setdefault(key, set())
+        if not new:
+            continue
+        needed[key] |= new
+        for text in installed[key].requires or []:
+            req = Requirement(text)
+            for extra in new:
+                applies = extra == "" if req.marker is None else req.marker.evaluate({"extra": extra})
+                if applies:
+                    todo.append((req.name, set(req.extras)))
+    return {key: installed[key].version for key in needed}
+
+
+def test_constraints_pin_everything_the_install_needs():
+    """Every package of this environment's `.[dev]` install is pinned at its installed version:
+    pip then never searches (an unpinned package whose newest release conflicts with a pin
+    sends its resolver backtracking for many minutes)."""
+    project = canonicalize_name(pyproject()["project"]["name"])
+    needed = installed_closure(project, {"dev"})
+    needed.pop(project, None)
+    pins = constraint_pins()
+    problems = [f"{name}=={version}: " + ("not pinned" if name not in pins else f"pinned at {pins[name]}")
+                for name, version in sorted(needed.items()) if pins.get(name) != Version(version)]
+    assert not problems, ("constraints.txt is not the environment's exact set; regenerate it (README, Pins):\n  "
+                          + "\n  ".join(problems))
 
 
 def test_constraints_do_not_pin_the_project_itself():
