@@ -10,7 +10,6 @@ relative accuracy; and both against forming the Hessian and diagonalizing it (sm
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
@@ -75,13 +74,9 @@ def rows(small: bool = False) -> list[dict]:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--small", action="store_true", help="small sizes, for a smoke test")
-    args = parser.parse_args(argv)
-    from run import print_table
+    from run import run_suite
 
-    print_table(rows(args.small))
-    return 0
+    return run_suite(rows, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ def print_table(found: list[dict]) -> None:
     print("\n".join(table(found)), flush=True)
 
 
+def run_suite(rows, description: str, argv=None) -> int:
+    """A suite's own command line: ``python benchmarks/<suite>.py [--small]``."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--small", action="store_true", help="small sizes, for a smoke test")
+    print_table(rows(parser.parse_args(argv).small))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", action="store_true", help="a smoke run of every benchmark")

@@ -11,7 +11,6 @@ over this machine's copy bandwidth, measured with a large NumPy copy.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -76,13 +75,9 @@ def rows(small: bool = False) -> list[dict]:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--small", action="store_true", help="small sizes, for a smoke test")
-    args = parser.parse_args(argv)
-    from run import print_table
+    from run import run_suite
 
-    print_table(rows(args.small))
-    return 0
+    return run_suite(rows, __doc__, argv)
 
 
 if __name__ == "__main__":

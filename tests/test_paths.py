@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from landscape import paths, toy, train
+from unbatched import Unbatched
 
 
 def test_linear_path_endpoints_and_bad_input():
@@ -177,33 +178,11 @@ def test_path_bad_input(call, error, words):
         call(landscape, np.ones(5, np.float32), np.arange(5, dtype=np.float32))
 
 
-class _OneAtATime:
-    """The toy without its batched-loss capability: hyperplanes are optimized one by one."""
-
-    def __init__(self, landscape):
-        self.inner, self.dim = landscape, landscape.dim
-
-    def loss_graph(self, p):
-        return self.inner.loss_graph(p)
-
-    def loss(self, p):
-        return self.inner.loss(p)
-
-    def loss_and_grad(self, p):
-        return self.inner.loss_and_grad(p)
-
-    def minibatch_loss_and_grad(self, p, step):
-        return self.inner.minibatch_loss_and_grad(p, step)
-
-    def initial_params(self, seed=0):
-        return self.inner.initial_params(seed)
-
-
 def test_hyperplanes_optimized_together_equal_one_by_one():
     landscape = toy.WedgeLandscape(40, 30)
     a, b = landscape.initial_params(0).numpy(), landscape.initial_params(1).numpy()
     together = paths.build_tunnel(landscape, a, b, segments=6, steps=80)
-    alone = paths.build_tunnel(_OneAtATime(landscape), a, b, segments=6, steps=80)
+    alone = paths.build_tunnel(Unbatched(landscape), a, b, segments=6, steps=80)
     np.testing.assert_allclose(together.points, alone.points, atol=1e-5)
     with pytest.raises(TypeError, match="batched losses"):
-        paths.HyperplaneLandscape(_OneAtATime(landscape), np.stack([a, b]), np.stack([b - a, b - a]))
+        paths.HyperplaneLandscape(Unbatched(landscape), np.stack([a, b]), np.stack([b - a, b - a]))

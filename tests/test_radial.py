@@ -5,29 +5,7 @@ import numpy as np
 import pytest
 
 from landscape import cache, core, models, probes, toy, train
-
-
-class Unbatched:
-    """The toy landscape without the batched-loss capability (probes then loop over points)."""
-
-    def __init__(self, landscape):
-        self.inner = landscape
-        self.dim = landscape.dim
-
-    def loss_graph(self, params):
-        return self.inner.loss_graph(params)
-
-    def loss(self, params):
-        return self.inner.loss(params)
-
-    def loss_and_grad(self, params):
-        return self.inner.loss_and_grad(params)
-
-    def minibatch_loss_and_grad(self, params, step):
-        return self.inner.minibatch_loss_and_grad(params, step)
-
-    def initial_params(self, seed=0):
-        return self.inner.initial_params(seed)
+from unbatched import Unbatched
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from landscape import core, data, models, subspace, toy
+from unbatched import Unbatched
 
 
 def explicit_matrix(space):
@@ -198,32 +199,10 @@ def test_scale_presets_fit_the_memory_budget(name):
     assert largest <= subspace.DEFAULT_MEMORY_BUDGET
 
 
-class _OneAtATime:
-    """The same landscape without the batched-loss capability (so subspaces train one by one)."""
-
-    def __init__(self, landscape):
-        self.inner, self.dim = landscape, landscape.dim
-
-    def loss_graph(self, p):
-        return self.inner.loss_graph(p)
-
-    def loss(self, p):
-        return self.inner.loss(p)
-
-    def loss_and_grad(self, p):
-        return self.inner.loss_and_grad(p)
-
-    def minibatch_loss_and_grad(self, p, step):
-        return self.inner.minibatch_loss_and_grad(p, step)
-
-    def initial_params(self, seed=0):
-        return self.inner.initial_params(seed)
-
-
 @pytest.mark.parametrize("kind", subspace.KINDS)
 def test_seeds_trained_together_equal_seeds_trained_alone(kind):
     landscape = toy.WedgeLandscape(80, 60)
     arguments = dict(dims=[5, 25], seeds=3, kind=kind, steps=60, learning_rate=2e-2, full_space=False)
     together = subspace.intrinsic_dimension(landscape, **arguments)
-    alone = subspace.intrinsic_dimension(_OneAtATime(landscape), **arguments)
+    alone = subspace.intrinsic_dimension(Unbatched(landscape), **arguments)
     np.testing.assert_allclose(together.final_loss, alone.final_loss, rtol=1e-4, atol=1e-6)

@@ -22,7 +22,8 @@ __all__ = [
     "Landscape", "BatchedLoss", "Classifier", "CountsShortDirections",
     "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
     "check_fraction", "check_choice", "check_increasing", "check_int_sequence",
-    "Compiled", "compiled", "use_xla", "xla_enabled", "set_seed",
+    "Compiled", "compiled", "use_xla", "xla_enabled", "set_seed", "value_and_gradient",
+    "compiled_loss", "compiled_loss_and_grad", "compiled_batch_loss",
 ]
 
 
@@ -327,6 +328,32 @@ def compiled(fn=None, **options):
     if fn is not None:
         return Compiled(fn, **options)
     return lambda function: Compiled(function, **options)
+
+
+def value_and_gradient(function, x):
+    """``function(x)`` and its gradient with respect to the tensor ``x`` (graph code; the
+    one place the library writes the gradient-tape pattern)."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = function(x)
+    return value, tape.gradient(value, x)
+
+
+# The compiled evaluations every landscape's eager methods call (``loss``, ``loss_and_grad``,
+# ``losses``): one trace per landscape, kept by TensorFlow.
+@compiled(reduce_retracing=True)
+def compiled_loss(landscape, params):
+    return landscape.loss_graph(params)
+
+
+@compiled(reduce_retracing=True)
+def compiled_loss_and_grad(landscape, params):
+    return value_and_gradient(landscape.loss_graph, params)
+
+
+@compiled(reduce_retracing=True)
+def compiled_batch_loss(landscape, points):
+    return landscape.batch_loss(points)
 
 
 # -- seeding -------------------------------------------------------------------------------

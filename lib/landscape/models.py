@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from .core import (FlatView, as_params, as_points, check_choice, check_int, check_int_sequence, check_number,
-                   check_seed, compiled)
+                   check_seed, compiled, compiled_batch_loss, compiled_loss, compiled_loss_and_grad,
+                   value_and_gradient)
 from .data import Dataset
 
 __all__ = ["ModelLandscape", "mlp", "simple_cnn", "cnn1d", "SPLITS"]
@@ -248,10 +249,10 @@ class ModelLandscape:
 
     def loss(self, params) -> tf.Tensor:
         """Mean training loss over the whole training set (dropout off)."""
-        return _loss(self, as_params(params, self.dim))
+        return compiled_loss(self, as_params(params, self.dim))
 
     def loss_and_grad(self, params):
-        return _loss_and_grad(self, as_params(params, self.dim))
+        return compiled_loss_and_grad(self, as_params(params, self.dim))
 
     def batch_loss(self, points) -> tf.Tensor:
         """Graph code: the full training loss at each row of a (k, dim) tensor."""
@@ -278,16 +279,13 @@ class ModelLandscape:
 
     def losses(self, points) -> np.ndarray:
         """Full training loss at every row of a (k, dim) array, in one computation."""
-        return _batch_loss(self, as_points(points, self.dim)).numpy()
+        return compiled_batch_loss(self, as_points(points, self.dim)).numpy()
 
-    def minibatch_loss_and_grad(self, params, step):
+    def minibatchcompiled_loss_and_grad(self, params, step):
         """Graph code: loss and gradient on minibatch number ``step`` (see :meth:`minibatch`).
         Dropout is on while training, with fresh masks every step."""
         x, y = self.minibatch(step)
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss = self.batch_objective(params, x, y, True, step)
-        return loss, tape.gradient(loss, params)
+        return value_and_gradient(lambda p: self.batch_objective(p, x, y, True, step), params)
 
     def initial_params(self, seed: int = 0) -> tf.Tensor:
         """Fresh weights drawn by the model's own initializers, seeded.
@@ -351,24 +349,6 @@ class ModelLandscape:
         """Classification accuracy on the training or the test split."""
         x, y = self.split(split)
         return float(np.mean(self.predict(params, x) == y))
-
-
-@compiled
-def _loss(landscape, params):
-    return landscape.loss_graph(params)
-
-
-@compiled
-def _loss_and_grad(landscape, params):
-    with tf.GradientTape() as tape:
-        tape.watch(params)
-        loss = landscape.loss_graph(params)
-    return loss, tape.gradient(loss, params)
-
-
-@compiled(reduce_retracing=True)
-def _batch_loss(landscape, points):
-    return landscape.batch_loss(points)
 
 
 @compiled(reduce_retracing=True)

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from .core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_int_sequence, check_positive,
-                   check_seed, compiled)
+                   check_seed, compiled, compiled_loss, compiled_loss_and_grad)
 from .train import minimize
 
 __all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
@@ -297,10 +297,10 @@ class SubspaceLandscape:
 
     def loss(self, theta):
         """The loss (the members' summed loss) at ``theta``."""
-        return _subspace_loss(self, as_params(theta, self.dim, "theta"))
+        return compiled_loss(self, as_params(theta, self.dim, "theta"))
 
     def loss_and_grad(self, theta):
-        return _subspace_loss_and_grad(self, as_params(theta, self.dim, "theta"))
+        return compiled_loss_and_grad(self, as_params(theta, self.dim, "theta"))
 
     def points(self, theta) -> np.ndarray:
         """The full-space point of every member, (members, D)."""
@@ -316,19 +316,6 @@ class SubspaceLandscape:
 @compiled(reduce_retracing=True)
 def _subspace_points(restricted, theta):
     return restricted.project(theta)
-
-
-@compiled(reduce_retracing=True)
-def _subspace_loss(restricted, theta):
-    return restricted.loss_graph(theta)
-
-
-@compiled(reduce_retracing=True)
-def _subspace_loss_and_grad(restricted, theta):
-    with tf.GradientTape() as tape:
-        tape.watch(theta)
-        loss = restricted.loss_graph(theta)
-    return loss, tape.gradient(loss, theta)
 
 
 @dataclass

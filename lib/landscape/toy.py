@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .core import as_params, as_points, check_int, check_positive, check_seed, compiled
+from .core import (as_params, as_points, check_int, check_positive, check_seed, compiled_batch_loss, compiled_loss,
+                   compiled_loss_and_grad, value_and_gradient)
 
 __all__ = ["WedgeLandscape", "QuadraticBasins", "RandomRotation", "MAX_DIM", "RADIX_SELECT_FROM"]
 # One float32 vector of this length is 1 GiB; training holds several.
@@ -137,19 +138,16 @@ class WedgeLandscape:
 
     def loss(self, params) -> tf.Tensor:
         """Euclidean distance from ``params`` to the nearest n-wedge."""
-        return _loss(self, as_params(params, self.dim))
+        return compiled_loss(self, as_params(params, self.dim))
 
     def loss_and_grad(self, params):
-        return _loss_and_grad(self, as_params(params, self.dim))
+        return compiled_loss_and_grad(self, as_params(params, self.dim))
 
-    def minibatch_loss_and_grad(self, params, step):
+    def minibatchcompiled_loss_and_grad(self, params, step):
         """Graph code for training loops. The toy loss has no data: its stochastic
         gradient is the full gradient."""
         del step
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss = self.loss_graph(params)
-        return loss, tape.gradient(loss, params)
+        return value_and_gradient(self.loss_graph, params)
 
     def batch_loss(self, points) -> tf.Tensor:
         """Loss of every row of a (k, D) tensor, in one computation (graph code)."""
@@ -161,7 +159,7 @@ class WedgeLandscape:
 
     def losses(self, points) -> np.ndarray:
         """Loss of every row of a (k, D) array."""
-        return _batch_loss(self, as_points(points, self.dim)).numpy()
+        return compiled_batch_loss(self, as_points(points, self.dim)).numpy()
 
     def initial_params(self, seed: int = 0) -> tf.Tensor:
         """A random point, i.i.d. Gaussian components with std ``init_scale``."""
@@ -218,19 +216,6 @@ class WedgeLandscape:
         return self.from_wedge_coordinates(tf.constant(kept))
 
 
-@compiled
-def _loss(landscape, params):
-    return landscape.loss_graph(params)
-
-
-@compiled
-def _loss_and_grad(landscape, params):
-    return landscape.minibatch_loss_and_grad(params, 0)
-
-
-@compiled(reduce_retracing=True)
-def _batch_loss(landscape, points):
-    return landscape.batch_loss(points)
 
 
 def _haar_rotation(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -359,20 +344,17 @@ class QuadraticBasins:
         return self.batch_loss(points)
 
     def loss(self, params) -> tf.Tensor:
-        return _loss(self, as_params(params, self.dim))
+        return compiled_loss(self, as_params(params, self.dim))
 
     def loss_and_grad(self, params):
-        return _loss_and_grad(self, as_params(params, self.dim))
+        return compiled_loss_and_grad(self, as_params(params, self.dim))
 
-    def minibatch_loss_and_grad(self, params, step):
+    def minibatchcompiled_loss_and_grad(self, params, step):
         del step
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            loss = self.loss_graph(params)
-        return loss, tape.gradient(loss, params)
+        return value_and_gradient(self.loss_graph, params)
 
     def losses(self, points) -> np.ndarray:
-        return _batch_loss(self, as_points(points, self.dim)).numpy()
+        return compiled_batch_loss(self, as_points(points, self.dim)).numpy()
 
     def initial_params(self, seed: int = 0) -> tf.Tensor:
         seed = check_seed(seed)

@@ -54,7 +54,7 @@ import tensorflow as tf
 
 from .. import train
 from ..core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_number,
-                    check_positive, check_seed, compiled)
+                    check_positive, check_seed, compiled, value_and_gradient)
 from ..toy import WedgeLandscape
 
 __all__ = ["METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "Connector", "ConnectorEvaluation",
@@ -298,10 +298,7 @@ def _point_gradients(landscape, points, step):
     """Graph code: the gradient of the loss at every row of ``points`` on step ``step``'s
     minibatch, in one computation (a landscape without batched losses: a loop inside the graph)."""
     if isinstance(landscape, BatchedLoss):
-        with tf.GradientTape() as tape:
-            tape.watch(points)
-            total = tf.reduce_sum(landscape.batch_minibatch_loss(points, step))
-        return tape.gradient(total, points)
+        return value_and_gradient(lambda p: tf.reduce_sum(landscape.batch_minibatch_loss(p, step)), points)[1]
     return tf.map_fn(lambda p: landscape.minibatch_loss_and_grad(p, step)[1], points)
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from .. import train
-from ..core import BatchedLoss, as_params, as_points, check_int, check_positive, compiled
+from ..core import (BatchedLoss, as_params, as_points, check_int, check_positive, compiled_loss, compiled_loss_and_grad,
+                    value_and_gradient)
 from .profiles import Polyline, arc_positions, polyline_path
 
 __all__ = ["HyperplaneLandscape", "build_tunnel"]
@@ -83,36 +84,20 @@ class HyperplaneLandscape:
             loss, grad = self.landscape.minibatch_loss_and_grad(self.to_params(z), step)
             grad = grad[None]
         else:
-            params = self.to_params(z)
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                loss = tf.reduce_sum(self.landscape.batch_minibatch_loss(params, step))
-            grad = tape.gradient(loss, params)
+            loss, grad = value_and_gradient(
+                lambda params: tf.reduce_sum(self.landscape.batch_minibatch_loss(params, step)), self.to_params(z))
         # The map is a projection, symmetric: the gradient is projected the same way.
         return loss, tf.reshape(self._project(grad), [self.dim])
 
     def loss(self, z):
-        return _hyperplane_loss(self, as_params(z, self.dim, "z"))
+        return compiled_loss(self, as_params(z, self.dim, "z"))
 
     def loss_and_grad(self, z):
-        return _hyperplane_loss_and_grad(self, as_params(z, self.dim, "z"))
+        return compiled_loss_and_grad(self, as_params(z, self.dim, "z"))
 
     def initial_params(self, seed: int = 0):
         del seed
         return tf.zeros([self.dim])
-
-
-@compiled
-def _hyperplane_loss(plane, z):
-    return plane.loss_graph(z)
-
-
-@compiled
-def _hyperplane_loss_and_grad(plane, z):
-    with tf.GradientTape() as tape:
-        tape.watch(z)
-        loss = plane.loss_graph(z)
-    return loss, tape.gradient(loss, z)
 
 
 def check_endpoints(landscape, a, b):
