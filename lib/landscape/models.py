@@ -281,7 +281,7 @@ class ModelLandscape:
         """Full training loss at every row of a (k, dim) array, in one computation."""
         return compiled_batch_loss(self, as_points(points, self.dim)).numpy()
 
-    def minibatchcompiled_loss_and_grad(self, params, step):
+    def minibatch_loss_and_grad(self, params, step):
         """Graph code: loss and gradient on minibatch number ``step`` (see :meth:`minibatch`).
         Dropout is on while training, with fresh masks every step."""
         x, y = self.minibatch(step)

@@ -143,7 +143,7 @@ class WedgeLandscape:
     def loss_and_grad(self, params):
         return compiled_loss_and_grad(self, as_params(params, self.dim))
 
-    def minibatchcompiled_loss_and_grad(self, params, step):
+    def minibatch_loss_and_grad(self, params, step):
         """Graph code for training loops. The toy loss has no data: its stochastic
         gradient is the full gradient."""
         del step
@@ -349,7 +349,7 @@ class QuadraticBasins:
     def loss_and_grad(self, params):
         return compiled_loss_and_grad(self, as_params(params, self.dim))
 
-    def minibatchcompiled_loss_and_grad(self, params, step):
+    def minibatch_loss_and_grad(self, params, step):
         del step
         return value_and_gradient(self.loss_graph, params)
 
