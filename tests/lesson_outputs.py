@@ -19,8 +19,10 @@ tolerance, with the reason, in its metadata (in the lesson's ``.md``)::
     ---
     ```
 
-``rtol`` replaces the default for decimals; ``integers`` is the absolute amount by
-which a printed integer (a count, a crossing dimension) may move (default 0).
+``rtol`` replaces the default for decimals; ``atol`` is an absolute amount any decimal
+may move by (for quantities near zero on a known scale, such as a loss as a fraction of
+a barrier, whose relative change is noise; default 0); ``integers`` is the absolute
+amount by which a printed integer (a count, a crossing dimension) may move (default 0).
 
 Loaded with ``-p lesson_outputs`` (pyproject addopts); it replaces nbval's own
 collection (no ``--nbval`` flag) and reuses nbval's kernel handling, sanitizer and
@@ -38,7 +40,7 @@ from nbval.plugin import IPyNbCell, IPyNbFile, transform_streams_for_comparison
 
 DEFAULT_RTOL = 0.05
 METADATA_KEY = "tolerance"
-ALLOWED_KEYS = {"rtol", "integers", "reason"}
+ALLOWED_KEYS = {"rtol", "atol", "integers", "reason"}
 
 # A number not glued to a word before it (not the 2 of "L2" or "d_int90"): optional
 # sign, digits, optional decimals, optional exponent. Units may follow ("1570x", "3D").
@@ -50,6 +52,7 @@ SPACES = re.compile(r"[ \t]+")
 class Tolerance:
     rtol: float = DEFAULT_RTOL
     integers: int = 0
+    atol: float = 0.0
 
     @classmethod
     def of_cell(cls, cell, where: str = "cell") -> "Tolerance":
@@ -67,7 +70,10 @@ class Tolerance:
             raise ValueError(f"{where}: tolerance rtol must be in [0, 1), got {rtol!r}")
         if not isinstance(integers, int) or integers < 0:
             raise ValueError(f"{where}: tolerance integers must be an integer >= 0, got {integers!r}")
-        return cls(float(rtol), integers)
+        atol = spec.get("atol", 0.0)
+        if not isinstance(atol, (int, float)) or not 0 <= atol < math.inf:
+            raise ValueError(f"{where}: tolerance atol must be a finite number >= 0, got {atol!r}")
+        return cls(float(rtol), integers, float(atol))
 
 
 def _is_decimal(token: str) -> bool:
@@ -95,7 +101,8 @@ def number_difference(stored: str, new: str, tolerance: Tolerance) -> float | No
         return None
     if not (_is_decimal(stored) or _is_decimal(new)):
         return abs(a - b) / tolerance.integers if tolerance.integers else math.inf
-    allowed = max(tolerance.rtol * max(abs(a), abs(b)), _last_digit_unit(stored), _last_digit_unit(new))
+    allowed = max(tolerance.rtol * max(abs(a), abs(b)), tolerance.atol, _last_digit_unit(stored),
+                  _last_digit_unit(new))
     return abs(a - b) / allowed
 
 
@@ -112,7 +119,7 @@ def compare_text(stored: str, new: str, tolerance: Tolerance) -> str | None:
         if ratio is not None and ratio > 1 + 1e-9:  # rounding of the division itself
             kind = "integer" if not (_is_decimal(a) or _is_decimal(b)) else "number"
             return (f"{kind} {index + 1} of the output moved from {a} to {b}, beyond the tolerance "
-                    f"(rtol {tolerance.rtol:g}, integers +-{tolerance.integers})")
+                    f"(rtol {tolerance.rtol:g}, atol {tolerance.atol:g}, integers +-{tolerance.integers})")
     return None
 
 

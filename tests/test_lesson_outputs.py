@@ -50,6 +50,16 @@ def test_cell_tolerance_is_declared_with_a_reason():
         Tolerance.of_cell({"metadata": {"tolerance": {"rtoll": 0.2, "reason": "typo"}}})
     with pytest.raises(ValueError, match="rtol"):
         Tolerance.of_cell({"metadata": {"tolerance": {"rtol": 2, "reason": "too loose"}}})
+    with pytest.raises(ValueError, match="atol"):
+        Tolerance.of_cell({"metadata": {"tolerance": {"atol": -0.1, "reason": "negative"}}})
+
+
+def test_an_absolute_tolerance_lets_small_numbers_move_and_still_catches_large_ones():
+    tolerance = Tolerance.of_cell({"metadata": {"tolerance": {"atol": 0.03, "reason": "fractions of a barrier"}}})
+    assert compare_text("ratios 0.012, 0.00079, 0.9", "ratios 0.024, 0.00081, 0.9", tolerance) is None
+    assert compare_text("ratios 0.012, 0.00079, 0.9", "ratios 0.052, 0.00079, 0.9", tolerance) is not None
+    assert compare_text("ratios 0.012, 0.00079, 0.9", "ratios 0.012, 0.00079, 1.2", tolerance) is not None  # 30%
+    assert compare_text("count 5", "count 6", tolerance) is not None  # integers stay exact
 
 
 def test_largest_relative_difference():

@@ -73,6 +73,22 @@ def test_short_directions_bad_input(tiny_network):
         probes.Hessian(tiny_network, params).eigenvalues(method="lanczos")
 
 
+def test_lanczos_computes_enough_eigenvalues_to_count_above_a_threshold(tiny_network, trained, monkeypatch):
+    hessian = probes.Hessian(tiny_network, trained)
+    exact = hessian.eigenvalues(method="exact")
+    threshold = float(exact[12] + exact[13]) / 2  # 13 eigenvalues above it, more than k = 3
+    values = hessian.eigenvalues(3, method="lanczos", above=threshold)
+    assert len(values) > 13 and values[-1] <= threshold  # k doubled (3, 6, 12, 24) until one is below
+    assert probes.count_above(values, threshold, tiny_network.dim) == 13
+    assert len(hessian.eigenvalues(3, method="lanczos", above=10 * exact[0])) == 3  # no more than asked
+    with pytest.raises(ValueError, match="above"):
+        hessian.eigenvalues(3, method="lanczos", above=float("nan"))
+    # A dry run cuts the work: k stays as given, and a lower bound is returned as the count.
+    monkeypatch.setenv("LANDSCAPE_SCALE", "paper-dry-run")
+    partial = hessian.eigenvalues(3, method="lanczos", above=threshold)
+    assert len(partial) == 3 and probes.count_above(partial, threshold, tiny_network.dim) == 3
+
+
 def test_counts_from_a_partial_spectrum_refuse_to_guess():
     largest_five = np.array([5.0, 4.0, 3.0, 2.0, 1.0])  # the top 5 of a 100 x 100 Hessian
     assert probes.count_above(largest_five, 2.5, 100) == 3

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from ..core import (CountsShortDirections, as_params, check_choice, check_int, check_positive, check_seed,
                     compiled)
+from ..scale import is_dry_run
 
 __all__ = ["MAX_EXACT_DIM", "Hessian", "hessian_eigenvalues", "hessian_vector_product", "count_above", "count_curve",
            "short_directions"]
@@ -85,27 +86,47 @@ class Hessian:
         self._spectrum = values[::-1]
         return values, vectors
 
-    def eigenvalues(self, k: int | None = None, *, which: str = "largest", method: str = "auto") -> np.ndarray:
+    def eigenvalues(self, k: int | None = None, *, which: str = "largest", method: str = "auto",
+                    above: float | None = None) -> np.ndarray:
         """Eigenvalues, largest first.
 
         ``method="exact"`` forms the Hessian (dim <= MAX_EXACT_DIM) and returns all
         of them (``k`` ignored); ``"lanczos"`` returns the ``k`` largest (or smallest,
         ``which="smallest"``) by SciPy's eigsh on Hessian-vector products; ``"auto"``
         is exact when the dimension allows.
+
+        ``above``: a threshold the caller will count eigenvalues above (see
+        :func:`count_above`). If all ``k`` largest exceed it, ``k`` is doubled until one
+        does not, so the count is known rather than a lower bound (a ``k`` chosen for
+        one network need not suffice for another). Not at ``paper-dry-run``, where the
+        work is cut and nothing is measured.
         """
         check_choice(method, "method", METHODS)
         check_choice(which, "which", ("largest", "smallest"))
+        if above is not None:
+            above = float(above)
+            if not np.isfinite(above):
+                raise ValueError(f"above must be a finite threshold, got {above!r}")
+            if which != "largest":
+                raise ValueError("above applies to the largest eigenvalues only (which='largest')")
         if method == "auto":
             method = "exact" if self.dim <= MAX_EXACT_DIM else "lanczos"
         if method == "exact":
             if self._spectrum is None:
                 self._spectrum = np.linalg.eigvalsh(self.matrix())[::-1]
             return self._spectrum
-        from scipy.sparse.linalg import LinearOperator, eigsh
-
         if k is None:
             raise ValueError("k is required with method='lanczos' (how many eigenvalues to compute)")
         k = check_int(k, "k", minimum=1, maximum=self.dim - 1)
+        values = self._lanczos(k, which)
+        while (above is not None and values[-1] > above and len(values) < self.dim - 1
+               and not is_dry_run()):
+            values = self._lanczos(min(2 * len(values), self.dim - 1), which)
+        return values
+
+    def _lanczos(self, k: int, which: str) -> np.ndarray:
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
         operator = LinearOperator((self.dim, self.dim), dtype=np.float64, matvec=lambda v: _hvp(
             self.landscape, self.params, tf.constant(np.asarray(v, np.float32).ravel())).numpy())
         values = eigsh(operator, k=k, which="LA" if which == "largest" else "SA",
@@ -144,11 +165,13 @@ def count_above(eigenvalues, threshold: float, dim: int, *, strict: bool = True)
     """The number of ``eigenvalues`` above ``threshold``, where ``eigenvalues`` may be only the
     largest few of a ``dim`` x ``dim`` Hessian (Lanczos). If all of them exceed the
     threshold the true count is unknown (only a lower bound): that is an error, not a
-    number (``strict=False`` returns None instead, for a lesson to show "unknown")."""
+    number (``strict=False`` returns None instead, for a lesson to show "unknown");
+    ``Hessian.eigenvalues(k, above=threshold)`` computes enough of them. At
+    ``paper-dry-run`` (work cut, nothing measured) the lower bound is returned."""
     eigenvalues = np.asarray(eigenvalues)
     threshold = check_positive(threshold, "threshold")
     count = int(np.sum(eigenvalues > threshold))
-    if count == len(eigenvalues) < dim:
+    if count == len(eigenvalues) < dim and not is_dry_run():
         if not strict:
             return None
         raise ValueError(f"all {count} computed eigenvalues exceed threshold={threshold:g}: the count is only a "
