@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from . import paths
 from .core import (as_params, check_choice, check_int, check_number, check_positive, check_seed, compiled)
-from .models import SPLITS, ModelLandscape
+from .models import SPLITS, ModelLandscape, softmax
 
 __all__ = ["CyclicSchedule", "CyclicRun", "EnsembleReport", "OPTIMIZERS", "train_cyclic", "independent_members",
            "average_weights", "batch_norm_layers", "batch_norm_statistics", "evaluate_members", "disagreement"]
@@ -461,13 +461,6 @@ class EnsembleReport:
                     max_barrier=self.max_barrier, disagreement=self.mean_disagreement)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits.astype(np.float64)
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 def _probabilities(landscape, params, x, batch_norm_examples) -> np.ndarray:
     """Class probabilities (float64) of one weight vector, batch norm recomputed for it."""
     if not batch_norm_layers(landscape.model):
@@ -475,7 +468,7 @@ def _probabilities(landscape, params, x, batch_norm_examples) -> np.ndarray:
     params = as_params(params, landscape.dim)
     state = batch_norm_statistics(landscape, params, examples=batch_norm_examples)
     size = landscape.eval_batch_size
-    return _softmax(np.concatenate([_logits_with_state(landscape, params, x[i:i + size], state).numpy()
+    return softmax(np.concatenate([_logits_with_state(landscape, params, x[i:i + size], state).numpy()
                                     for i in range(0, len(x), size)]))
 
 

@@ -17,7 +17,7 @@ from .core import (FlatView, as_params, as_points, check_choice, check_int, chec
                    value_and_gradient)
 from .data import Dataset
 
-__all__ = ["ModelLandscape", "mlp", "simple_cnn", "cnn1d", "SPLITS"]
+__all__ = ["ModelLandscape", "mlp", "simple_cnn", "cnn1d", "softmax", "SPLITS"]
 
 SPLITS = ("train", "test")
 
@@ -336,10 +336,7 @@ class ModelLandscape:
 
     def probabilities(self, params, x=None) -> np.ndarray:
         """Predicted class probabilities (softmax of the logits)."""
-        logits = self.logits(params, x).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(self.logits(params, x))
 
     def predict(self, params, x=None) -> np.ndarray:
         """Predicted labels for ``x`` (default: the training inputs)."""
@@ -349,6 +346,14 @@ class ModelLandscape:
         """Classification accuracy on the training or the test split."""
         x, y = self.split(split)
         return float(np.mean(self.predict(params, x) == y))
+
+
+def softmax(logits) -> np.ndarray:
+    """Class probabilities (float64) from logits, one row per example (shifted by the row's
+    largest logit, so large logits do not overflow)."""
+    logits = np.asarray(logits, np.float64)
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 @compiled(reduce_retracing=True)
