@@ -48,6 +48,18 @@ def test_hyperplane_iterates_stay_in_the_hyperplane():
     assert result.final_loss < 0.5 * float(landscape.loss(point))
 
 
+def test_later_tunnels_and_curves_of_a_landscape_do_not_trace_again():
+    landscape = toy.WedgeLandscape(30, 20)
+    ends = [landscape.initial_params(seed) for seed in range(4)]
+    for pair in range(2):
+        a, b = ends[2 * pair], ends[2 * pair + 1]
+        before = train._minimize_loop.tracing_count()
+        paths.build_tunnel(landscape, a, b, segments=4, steps=10, refine=1)
+        paths.train_curve(landscape, a, b, "bezier", bends=2, steps=10, seed=pair)
+        if pair == 1:
+            assert train._minimize_loop.tracing_count() == before
+
+
 def test_hyperplane_moves_without_retracing():
     landscape = toy.WedgeLandscape(30, 20)
     plane = paths.HyperplaneLandscape(landscape, landscape.initial_params(0), landscape.initial_params(1))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from landscape import core, data, models, subspace, toy
+from landscape import core, data, models, subspace, toy, train
 from unbatched import Unbatched
 
 
@@ -206,3 +206,32 @@ def test_seeds_trained_together_equal_seeds_trained_alone(kind):
     together = subspace.intrinsic_dimension(landscape, **arguments)
     alone = subspace.intrinsic_dimension(Unbatched(landscape), **arguments)
     np.testing.assert_allclose(together.final_loss, alone.final_loss, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", subspace.KINDS)
+def test_members_of_different_d_train_as_if_alone(kind):
+    landscape = toy.WedgeLandscape(50, 40)
+    small = subspace.RandomSubspace(50, 3, kind, landscape.initial_params(0), seed=1)
+    large = subspace.RandomSubspace(50, 8, kind, landscape.initial_params(1), seed=2)
+    both = subspace.SubspaceLandscape(landscape, [small, large])
+    assert both.d == 8 and both.member_dims == (3, 8) and both.dim == 16
+    result = train.minimize(both, both.initial_params(), 30, 2e-2)
+    theta = result.params.reshape(2, 8)
+    assert np.all(theta[0, 3:] == 0.0)  # the small member's padding never moves
+    points = both.points(result.params)
+    np.testing.assert_allclose(points[0], small.project(theta[0, :3]).numpy(), rtol=1e-5, atol=1e-5)
+    alone = train.minimize(subspace.SubspaceLandscape(landscape, small), tf.zeros([3]), 30, 2e-2)
+    np.testing.assert_allclose(theta[0, :3], alone.params, rtol=1e-4, atol=1e-6)
+
+
+def test_later_sweeps_of_a_landscape_do_not_trace_again():
+    landscape = toy.WedgeLandscape(60, 40)
+    network = models.ModelLandscape(models.mlp((8, 8, 1), 10, widths=(4,)), data.load_dataset("digits", max_train=64),
+                                    batch_size=32)
+    for sweep in range(2):
+        before = train._minimize_loop.tracing_count()
+        subspace.intrinsic_dimension(landscape, [5, 10, 20], seeds=2, steps=10, full_space=False)
+        subspace.intrinsic_dimension(network, [5, 10, 20], seeds=2, steps=10, full_space=False)
+        subspace.train_in_subspace(network, subspace.RandomSubspace(network.dim, 7, seed=3), steps=10)
+        if sweep == 1:
+            assert train._minimize_loop.tracing_count() == before

@@ -22,7 +22,7 @@ __all__ = [
     "Landscape", "BatchedLoss", "Classifier", "CountsShortDirections",
     "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
     "check_fraction", "check_choice", "check_increasing", "check_int_sequence",
-    "Compiled", "compiled", "use_xla", "xla_enabled", "set_seed", "value_and_gradient",
+    "Compiled", "compiled", "use_xla", "xla_enabled", "wants_xla", "set_seed", "value_and_gradient", "reused",
     "compiled_loss", "compiled_loss_and_grad", "compiled_batch_loss",
 ]
 
@@ -273,7 +273,7 @@ def use_xla(enabled: bool) -> None:
     Every loop is written so that XLA can compile it (no host round trip, no NumPy,
     no Python control flow on tensors). On this book's 2-core CPU XLA was slower for
     its small models, so it is off by default; ``LANDSCAPE_XLA=1`` turns it on at start.
-    Functions already compiled keep their setting.
+    A landscape can ask for XLA for itself (see :func:`wants_xla`).
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
@@ -282,6 +282,13 @@ def use_xla(enabled: bool) -> None:
 
 def xla_enabled() -> bool:
     return _XLA["enabled"]
+
+
+def wants_xla(landscape) -> bool:
+    """Whether ``landscape`` asks for XLA whatever :func:`use_xla` says (its
+    ``compile_with_xla`` is True): the toy does at large D, where XLA fuses the many
+    passes over the vector that a step makes into a few."""
+    return getattr(landscape, "compile_with_xla", False) is True
 
 
 class _DropRetracingNotice(logging.Filter):
@@ -311,7 +318,7 @@ class Compiled:
         self._xla = tf.function(function, jit_compile=True, **options)
 
     def __call__(self, *args, **kwargs):
-        return (self._xla if _XLA["enabled"] else self._plain)(*args, **kwargs)
+        return (self._xla if _XLA["enabled"] or wants_xla(args[0] if args else None) else self._plain)(*args, **kwargs)
 
     def tracing_count(self) -> int:
         """How many times TensorFlow traced the function (both variants)."""
@@ -328,6 +335,27 @@ def compiled(fn=None, **options):
     if fn is not None:
         return Compiled(fn, **options)
     return lambda function: Compiled(function, **options)
+
+
+def reused(landscape, key, build):
+    """A helper object over ``landscape`` (a landscape restricted to subspaces or
+    hyperplanes), built by ``build()`` once per ``key`` and kept on the landscape.
+
+    The library's compiled loops trace once per object they are given; an experiment
+    that built a fresh helper at every call would pay for tracing at every call. A
+    helper's variables are set again by each caller (``use``, ``move_to``), so sharing
+    it is safe. A landscape that cannot hold attributes gets a fresh helper each time.
+    """
+    helpers = getattr(landscape, "_reused_helpers", None)
+    if helpers is None:
+        helpers = {}
+        try:
+            landscape._reused_helpers = helpers
+        except AttributeError:  # __slots__ or a frozen object: no cache, same results
+            return build()
+    if key not in helpers:
+        helpers[key] = build()
+    return helpers[key]
 
 
 def value_and_gradient(function, x):

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from .core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_int_sequence, check_positive,
-                   check_seed, compiled, compiled_loss, compiled_loss_and_grad)
+                   check_seed, compiled, compiled_loss, compiled_loss_and_grad, reused)
 from .train import minimize
 
 __all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
@@ -211,13 +211,15 @@ class RandomSubspace:
 class SubspaceLandscape:
     """A landscape restricted to random subspaces of one kind: a loss over ``theta``.
 
-    One subspace, or several of the same kind and dimension d trained together as
-    *members* (e.g. the seeds of a sweep): then ``theta`` holds the members' d
-    coordinates one after the other, each member maps to its own point, and the loss
-    is the sum of the members' losses. They never interact (and Adam's steps are per
-    coordinate), so this is training each alone, in one computation per step; it
-    needs a landscape with batched losses. The subspaces' origins and projections live
-    in variables; :meth:`use` switches to other subspaces (any d, the same number of
+    One subspace, or several of the same kind trained together as *members* (e.g. the
+    seeds and dimensions of a sweep): then ``theta`` holds each member's coordinates
+    one after the other, each member maps to its own point, and the loss is the sum of
+    the members' losses. They never interact (and Adam's steps are per coordinate), so
+    this is training each alone, in one computation per step; it needs a landscape with
+    batched losses. Members of different d are padded to the largest, ``d``: a member's
+    coordinates beyond its own d are masked out of its point, so their gradient is
+    exactly zero and they stay at zero. The subspaces' origins and projections live in
+    variables; :meth:`use` switches to other subspaces (any d, the same number of
     members), so a training loop compiled for this object serves a whole sweep.
     """
 
@@ -232,9 +234,10 @@ class SubspaceLandscape:
         self.kind = subspaces[0].kind
         self._offset = subspaces[0].projection.offset
         self.origin = tf.Variable(tf.zeros([self.members, landscape.dim]), trainable=False)
-        self.state = {key: tf.Variable(tf.stack([s.projection.state[key] for s in subspaces]), trainable=False,
+        self.state = {key: tf.Variable(_padded_stack([s.projection.state[key] for s in subspaces]), trainable=False,
                                        shape=tf.TensorShape(None))
                       for key in subspaces[0].projection.state}
+        self.mask = tf.Variable(tf.zeros([self.members, 1]), trainable=False, shape=tf.TensorShape(None))
         self.use(subspaces)
 
     def _checked(self, subspaces) -> list:
@@ -247,8 +250,6 @@ class SubspaceLandscape:
                 raise ValueError(f"subspace.dim ({subspace.dim}) must equal landscape.dim ({self.landscape.dim})")
             if subspace.kind != kind:
                 raise ValueError(f"subspace.kind must be {kind!r} for this SubspaceLandscape, got {subspace.kind!r}")
-        if len({s.d for s in subspaces}) != 1:
-            raise ValueError(f"members must share d, got {sorted({s.d for s in subspaces})}")
         return subspaces
 
     def use(self, subspaces) -> "SubspaceLandscape":
@@ -258,8 +259,10 @@ class SubspaceLandscape:
             raise ValueError(f"subspaces must hold {self.members} members, got {len(subspaces)}")
         self.origin.assign(tf.stack([s.origin for s in subspaces]))
         for key, variable in self.state.items():
-            variable.assign(tf.stack([s.projection.state[key] for s in subspaces]))
-        self.d = subspaces[0].d
+            variable.assign(_padded_stack([s.projection.state[key] for s in subspaces]))
+        self.member_dims = tuple(s.d for s in subspaces)
+        self.d = max(self.member_dims)
+        self.mask.assign(tf.sequence_mask(self.member_dims, self.d, dtype=tf.float32))
         self.dim = self.members * self.d
         return self
 
@@ -271,7 +274,7 @@ class SubspaceLandscape:
             offset = self._offset({k: v[0] for k, v in state.items()}, theta, dim)
             # The state's shapes depend on d, so the variables do not fix them: restore the known length.
             return self.origin[0] + tf.reshape(offset, [dim])
-        thetas = tf.reshape(theta, [self.members, -1])
+        thetas = tf.reshape(theta, [self.members, -1]) * self.mask  # padding coordinates do nothing
         offsets = tf.vectorized_map(lambda pair: self._offset(pair[0], pair[1], dim), (state, thetas))
         return self.origin + tf.reshape(offsets, [self.members, dim])
 
@@ -313,6 +316,14 @@ class SubspaceLandscape:
         return tf.zeros([self.dim])
 
 
+def _padded_stack(arrays):
+    """Stack the members' state arrays, padding each with zeros along its first axis to
+    the longest: zero rows of a dense matrix and zero-valued triples of a sparse one add
+    nothing to a point (a Fastfood state's length does not depend on d)."""
+    longest = max(int(a.shape[0]) for a in arrays)
+    return tf.stack([tf.pad(a, [[0, longest - int(a.shape[0])]] + [[0, 0]] * (a.shape.rank - 1)) for a in arrays])
+
+
 @compiled(reduce_retracing=True)
 def _subspace_points(restricted, theta):
     return restricted.project(theta)
@@ -340,7 +351,7 @@ def train_in_subspace(landscape, subspace: RandomSubspace, steps: int = 1000, le
     if not isinstance(subspace, RandomSubspace):
         raise TypeError(f"subspace must be a RandomSubspace, got {type(subspace).__name__}")
     if restricted is None:
-        restricted = SubspaceLandscape(landscape, subspace)
+        restricted = _restricted(landscape, [subspace])
     elif restricted.landscape is not landscape:
         raise ValueError("restricted must be a SubspaceLandscape of this landscape")
     else:
@@ -397,6 +408,30 @@ class IntrinsicDimensionResult:
         return found
 
 
+def _restricted(landscape, spaces) -> SubspaceLandscape:
+    """A SubspaceLandscape of ``landscape`` on ``spaces``, reused across calls (one trace
+    of the training loop per landscape, kind and number of members)."""
+    key = ("subspaces", spaces[0].kind, len(spaces))
+    return reused(landscape, key, lambda: SubspaceLandscape(landscape, spaces)).use(spaces)
+
+
+def _member_groups(landscape, dims, num_seeds, kind) -> list:
+    """The (dim index, seed index) pairs of a sweep, in groups trained together.
+
+    On a landscape that evaluates many points in one vectorized computation the whole
+    sweep is one group (members of smaller d padded to the largest), or one group per d
+    if the padded projections would exceed the memory budget. Otherwise one pair at a
+    time: training them together would only loop inside the graph, which is slower.
+    """
+    pairs = [(i, j) for i in range(len(dims)) for j in range(num_seeds)]
+    if not (isinstance(landscape, BatchedLoss) and landscape.vectorized) or len(pairs) == 1:
+        return [[pair] for pair in pairs]
+    padded = len(pairs) * RandomSubspace.estimate_memory(landscape.dim, int(max(dims)), kind)
+    if padded <= DEFAULT_MEMORY_BUDGET // 4:
+        return [pairs]
+    return [[(i, j) for j in range(num_seeds)] for i in range(len(dims))]
+
+
 def _accuracy(landscape, params):
     return landscape.accuracy(params, "test" if landscape.dataset is not None else "train")
 
@@ -438,25 +473,19 @@ def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin
 
     final_loss = np.zeros((dims.size, len(seeds)))
     accuracy = np.zeros_like(final_loss) if classifies else None
-    # All seeds of a d train together in one computation when the landscape evaluates
-    # many points in one vectorized computation; otherwise one after the other (training
-    # them together would only loop inside the graph, which is slower). One compiled loop.
-    together = isinstance(landscape, BatchedLoss) and landscape.vectorized and len(seeds) > 1
-    groups = [(i, list(range(len(seeds)))) for i in range(dims.size)] if together else \
-        [(i, [j]) for i in range(dims.size) for j in range(len(seeds))]
+    groups = _member_groups(landscape, dims, len(seeds), kind)
     if progress:
         from tqdm.auto import tqdm
 
         groups = tqdm(groups, desc="subspace training")
-    restricted = None
-    for i, members in groups:
-        spaces = [RandomSubspace(landscape.dim, int(dims[i]), kind, origins[j], seed=seeds[j]) for j in members]
-        restricted = restricted.use(spaces) if restricted is not None else SubspaceLandscape(landscape, spaces)
+    for members in groups:
+        spaces = [RandomSubspace(landscape.dim, int(dims[i]), kind, origins[j], seed=seeds[j]) for i, j in members]
+        restricted = _restricted(landscape, spaces)
         result = minimize(restricted, restricted.initial_params(), steps, learning_rate, **options)
         points = restricted.points(result.params)
         losses = (landscape.losses(points) if isinstance(landscape, BatchedLoss)
                   else np.array([float(landscape.loss(p)) for p in points]))
-        for j, point, loss in zip(members, points, losses):
+        for (i, j), point, loss in zip(members, points, losses):
             final_loss[i, j] = loss
             if classifies:
                 accuracy[i, j] = _accuracy(landscape, point)

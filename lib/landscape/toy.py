@@ -103,6 +103,9 @@ class WedgeLandscape:
         self.seed = check_seed(seed)
         self.init_scale = check_positive(init_scale, "init_scale")
         self.rotation = RandomRotation(self.dim, self.seed) if rotate else None
+        # From RADIX_SELECT_FROM on, XLA fuses the selection's and the optimizer's passes
+        # over the vector: a training step is about half as long (benchmarks/toy_speed.py).
+        self.compile_with_xla = self.dim >= RADIX_SELECT_FROM
 
     @property
     def num_short(self) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import train
-from ..core import as_params, check_choice, check_int, check_positive, check_seed
+from ..core import as_params, check_choice, check_int, check_positive, check_seed, reused
 from .profiles import Polyline, evaluate_points
 from .tunnels import check_endpoints
 
@@ -66,16 +66,25 @@ class _CurveLandscape:
     """The loss along a curve from a to b as a function of its ``bends`` control points
     (flattened to one vector): each training step evaluates one random position t."""
 
-    def __init__(self, landscape, curve, a, b, bends, seed):
-        self.landscape, self.curve, self.a, self.b, self.seed = landscape, curve, a, b, seed
-        self.bends = bends
+    def __init__(self, landscape, curve, bends):
+        self.landscape, self.curve, self.bends = landscape, curve, bends
         self.dim = bends * landscape.dim
+        # Endpoints and seed are variables: one object (one compiled loop) serves every curve.
+        self.a = tf.Variable(tf.zeros([landscape.dim]), trainable=False)
+        self.b = tf.Variable(tf.zeros([landscape.dim]), trainable=False)
+        self.seed = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def between(self, a, b, seed) -> "_CurveLandscape":
+        self.a.assign(a)
+        self.b.assign(b)
+        self.seed.assign(seed)
+        return self
 
     def controls(self, flat):
         return tf.concat([self.a[None], tf.reshape(flat, [self.bends, -1]), self.b[None]], axis=0)
 
     def minibatch_loss_and_grad(self, flat, step):
-        t = tf.random.stateless_uniform([], seed=tf.stack([tf.cast(self.seed, tf.int64), tf.cast(step, tf.int64)]))
+        t = tf.random.stateless_uniform([], seed=tf.stack([tf.convert_to_tensor(self.seed), tf.cast(step, tf.int64)]))
         with tf.GradientTape() as tape:
             tape.watch(flat)
             point = self.curve.point(self.controls(flat), t)
@@ -105,7 +114,9 @@ def train_curve(landscape, a, b, kind: str = "polychain", *, bends: int = 1, ste
     steps = check_int(steps, "steps", minimum=1)
     learning_rate = check_positive(learning_rate, "learning_rate")
     num_samples = check_int(num_samples, "num_samples", minimum=3)
-    trainable = _CurveLandscape(landscape, curve, a, b, bends, check_seed(seed))
+    seed = check_seed(seed)
+    trainable = reused(landscape, ("curve", kind, bends), lambda: _CurveLandscape(landscape, curve, bends))
+    trainable.between(a, b, seed)
     fractions = np.arange(1, bends + 1, dtype=np.float32)[:, None] / (bends + 1)
     start = (a.numpy() + fractions * (b.numpy() - a.numpy())).ravel()
     result = train.minimize(trainable, start, steps, learning_rate, **options)

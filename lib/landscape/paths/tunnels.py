@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from .. import train
 from ..core import (BatchedLoss, as_params, as_points, check_int, check_positive, compiled_loss, compiled_loss_and_grad,
-                    value_and_gradient)
+                    reused, value_and_gradient)
 from .profiles import Polyline, arc_positions, polyline_path
 
 __all__ = ["HyperplaneLandscape", "build_tunnel"]
@@ -137,16 +137,18 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
     start, end = a.numpy(), b.numpy()
     on_line = start + (np.arange(1, segments, dtype=np.float32)[:, None] / segments) * (end - start)
     normals = np.repeat((end - start)[None], segments - 1, axis=0)
+    # The hyperplane landscapes are kept on ``landscape`` (see core.reused): every tunnel
+    # of a landscape shares their compiled training loops.
+    plane = reused(landscape, ("hyperplane", 1), lambda: HyperplaneLandscape(landscape, start, end - start))
     if segments > 2 and isinstance(landscape, BatchedLoss) and landscape.vectorized:
-        interior = list(_optimize_in_hyperplanes(HyperplaneLandscape(landscape, on_line, normals), on_line, normals,
-                                                 steps, learning_rate, options))
+        planes = reused(landscape, ("hyperplane", segments - 1), lambda: HyperplaneLandscape(landscape, on_line,
+                                                                                               normals))
+        interior = list(_optimize_in_hyperplanes(planes, on_line, normals, steps, learning_rate, options))
     else:
-        plane = HyperplaneLandscape(landscape, start, end - start)
         interior = [_optimize_in_hyperplanes(plane, p, n, steps, learning_rate, options)
                     for p, n in zip(on_line, normals)]
     vertices = [start, *interior, end]
     evaluations = (segments - 1) * steps
-    plane = HyperplaneLandscape(landscape, start, end - start)  # one point at a time for refinements
     for _ in range(refine):
         profile = polyline_path(landscape, vertices, num=num_samples)
         highest = float(profile.t[int(np.argmax(profile.loss))])
