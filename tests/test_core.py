@@ -91,6 +91,36 @@ def test_use_xla_switches_and_checks_its_argument():
         core.use_xla("yes")
 
 
+def test_the_toy_asks_for_xla_from_the_radix_select_on():
+    small, large = toy.WedgeLandscape(1000, 500), toy.WedgeLandscape(toy.RADIX_SELECT_FROM, 1000)
+    assert not core.wants_xla(small) and core.wants_xla(large) and not core.xla_enabled()
+    for landscape, compiled_with_xla in ((small, False), (large, True)):
+        plain, xla = (train._minimize_loop._plain.experimental_get_tracing_count(),
+                      train._minimize_loop._xla.experimental_get_tracing_count())
+        result = train.minimize(landscape, landscape.initial_params(0), steps=3, learning_rate=1e-2)
+        assert result.losses[-1] < result.losses[0]
+        assert train._minimize_loop._xla.experimental_get_tracing_count() - xla == int(compiled_with_xla)
+        assert train._minimize_loop._plain.experimental_get_tracing_count() - plain == int(not compiled_with_xla)
+
+
+def test_reused_helpers_belong_to_their_landscape():
+    import copy
+
+    landscape = toy.WedgeLandscape(10, 5)
+    first = core.reused(landscape, "a", object)
+    assert core.reused(landscape, "a", object) is first
+    assert core.reused(landscape, "b", object) is not first
+    duplicate = copy.copy(landscape)  # shares the attribute, must not share the helpers
+    assert core.reused(duplicate, "a", object) is not first
+    assert core.reused(landscape, "a", object) is first
+
+    class Slotted:
+        __slots__ = ()
+
+    slotted = Slotted()
+    assert core.reused(slotted, "a", object) is not core.reused(slotted, "a", object)
+
+
 # -- the environment --------------------------------------------------------------------------
 def test_environment_defaults_do_not_override_the_user():
     env = environment.apply({"LANDSCAPE_SCALE": "paper", "TF_ENABLE_ONEDNN_OPTS": ""})

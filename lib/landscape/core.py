@@ -346,11 +346,11 @@ def reused(landscape, key, build):
     helper's variables are set again by each caller (``use``, ``move_to``), so sharing
     it is safe. A landscape that cannot hold attributes gets a fresh helper each time.
     """
-    helpers = getattr(landscape, "_reused_helpers", None)
-    if helpers is None:
+    owner, helpers = getattr(landscape, "_reused_helpers", (None, None))
+    if owner is not landscape:  # none yet, or a copy's attribute pointing at the original's helpers
         helpers = {}
         try:
-            landscape._reused_helpers = helpers
+            landscape._reused_helpers = (landscape, helpers)
         except AttributeError:  # __slots__ or a frozen object: no cache, same results
             return build()
     if key not in helpers:
