@@ -233,11 +233,11 @@ class SubspaceLandscape:
                             f"{type(landscape).__name__} has none: train one subspace at a time")
         self.kind = subspaces[0].kind
         self._offset = subspaces[0].projection.offset
+        # Empty variables of free shape (the state's shapes depend on d): use() fills them.
         self.origin = tf.Variable(tf.zeros([self.members, landscape.dim]), trainable=False)
-        self.state = {key: tf.Variable(_padded_stack([s.projection.state[key] for s in subspaces]), trainable=False,
-                                       shape=tf.TensorShape(None))
-                      for key in subspaces[0].projection.state}
-        self.mask = tf.Variable(tf.zeros([self.members, 1]), trainable=False, shape=tf.TensorShape(None))
+        self.state = {key: tf.Variable(tf.zeros([0], value.dtype), trainable=False, shape=tf.TensorShape(None))
+                      for key, value in subspaces[0].projection.state.items()}
+        self.mask = tf.Variable(tf.zeros([0]), trainable=False, shape=tf.TensorShape(None))
         self.use(subspaces)
 
     def _checked(self, subspaces) -> list:
