@@ -37,6 +37,54 @@ def test_fastfood_directions_are_nearly_orthogonal():
     assert np.max(np.abs(gram - np.eye(30))) < 5 / np.sqrt(4096)
 
 
+@pytest.mark.parametrize("kind", subspace.KINDS)
+def test_the_gradient_through_a_projection_is_its_transpose(kind):
+    space = subspace.RandomSubspace(dim=400, d=30, kind=kind, seed=6)
+    theta = tf.constant(np.random.default_rng(0).standard_normal(30), tf.float32)
+    upstream = np.random.default_rng(1).standard_normal(400).astype(np.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        offset = space.offset(theta)
+    gradient = tape.gradient(offset, theta, output_gradients=tf.constant(upstream))
+    np.testing.assert_allclose(gradient.numpy(), explicit_matrix(space) @ upstream, rtol=1e-4, atol=1e-4)
+
+
+def test_sparse_rows_have_sqrt_dim_entries_of_equal_size():
+    space = subspace.RandomSubspace(dim=900, d=12, kind="sparse", seed=2)
+    matrix = explicit_matrix(space)
+    per_row = subspace.SparseProjection.per_row(900)  # 30; a repeated column adds its two entries up
+    assert per_row == 30
+    assert all(25 <= np.count_nonzero(row) <= 30 for row in matrix)
+    multiples = np.abs(matrix[matrix != 0]) * np.sqrt(per_row)  # entries are +-1/sqrt(per_row), or twice that
+    np.testing.assert_allclose(multiples, np.round(multiples), atol=1e-5)
+    assert set(np.round(multiples).astype(int)) <= {1, 2}
+
+
+@pytest.mark.parametrize("dim, d", [(50, 1), (50, 7), (300, 40), (1000, 1000), (2**12, 2**9)])
+def test_fastfood_is_the_product_of_its_factors(dim, d):
+    """The offset equals (S H G Pi H B theta)[:dim] built from dense matrices, and its
+    gradient is the transposed map (the implementation transforms B theta's head only)."""
+    from scipy.linalg import hadamard
+
+    space = subspace.RandomSubspace(dim=dim, d=d, kind="fastfood", seed=5)
+    state = {key: value.numpy() for key, value in space.projection.state.items()}
+    padded = state["signs"].size
+    hadamard_matrix = hadamard(padded).astype(np.float64)
+    right = hadamard_matrix[:, :d] * state["signs"][:d]  # H B, on theta zero-padded to the power of two
+    dense = hadamard_matrix[:dim] @ (state["gaussian"][:, None] * right[state["permutation"]])  # dim x d
+    theta = np.random.default_rng(d).standard_normal(d)
+    expected = dense @ theta
+    theta_tensor = tf.constant(theta, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(theta_tensor)
+        offset = space.offset(theta_tensor)
+    upstream = np.random.default_rng(dim).standard_normal(dim)
+    gradient = tape.gradient(offset, theta_tensor, output_gradients=tf.constant(upstream, tf.float32))
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(offset.numpy(), expected, atol=1e-5 * scale)
+    np.testing.assert_allclose(gradient.numpy(), dense.T @ upstream, atol=1e-5 * np.abs(dense.T @ upstream).max())
+
+
 def test_same_seed_same_subspace():
     a, b = (subspace.RandomSubspace(100, 5, kind="sparse", seed=4) for _ in range(2))
     np.testing.assert_array_equal(explicit_matrix(a), explicit_matrix(b))
