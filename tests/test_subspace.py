@@ -60,7 +60,7 @@ def test_sparse_rows_have_sqrt_dim_entries_of_equal_size():
     assert set(np.round(multiples).astype(int)) <= {1, 2}
 
 
-@pytest.mark.parametrize("dim, d", [(50, 1), (50, 7), (300, 40), (1000, 1000), (2**12, 2**9)])
+@pytest.mark.parametrize("dim, d", [(50, 1), (50, 7), (300, 40), (1000, 1000), (2**12, 2**9), (3000, 100)])
 def test_fastfood_is_the_product_of_its_factors(dim, d):
     """The offset equals (S H G Pi H B theta)[:dim] built from dense matrices, and its
     gradient is the transposed map (the implementation transforms B theta's head only)."""
