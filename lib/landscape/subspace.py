@@ -346,7 +346,7 @@ class SubspaceLandscape:
 
 def _padded_stack(arrays):
     """Stack the members' state arrays, padding each with zeros along its first axis to
-    the longest: zero rows of a dense matrix and zero-valued triples of a sparse one add
+    the longest: zero rows of a dense matrix and zero-valued entries of a sparse one add
     nothing to a point (a Fastfood state's length does not depend on d)."""
     longest = max(int(a.shape[0]) for a in arrays)
     return tf.stack([tf.pad(a, [[0, longest - int(a.shape[0])]] + [[0, 0]] * (a.shape.rank - 1)) for a in arrays])
