@@ -283,3 +283,42 @@ def test_later_sweeps_of_a_landscape_do_not_trace_again():
         subspace.train_in_subspace(network, subspace.RandomSubspace(network.dim, 7, seed=3), steps=10)
         if sweep == 1:
             assert train._minimize_loop.tracing_count() == before
+
+
+def test_dense_projections_of_one_seed_are_nested():
+    # The promise a nested kind makes: a smaller d is the first rows of a larger d.
+    small, large = (subspace.RandomSubspace(300, d, "dense", seed=4) for d in (7, 40))
+    np.testing.assert_array_equal(small.projection.state["matrix"].numpy(),
+                                  large.projection.state["matrix"].numpy()[:7])
+    assert subspace.DenseProjection.nested and not subspace.SparseProjection.nested
+
+
+def test_members_of_one_seed_share_one_matrix_and_train_as_if_alone():
+    landscape = toy.WedgeLandscape(50, 40)
+    spaces = [subspace.RandomSubspace(50, d, "dense", landscape.initial_params(seed), seed=seed)
+              for d, seed in ((3, 1), (8, 1), (5, 2))]
+    together = subspace.SubspaceLandscape(landscape, spaces)
+    assert together.shared and together.state["matrix"].numpy().shape == (2, 8, 50)  # one matrix per seed
+    result = train.minimize(together, together.initial_params(), 30, 2e-2)
+    theta = result.params.reshape(3, 8)
+    assert np.all(theta[0, 3:] == 0.0) and np.all(theta[2, 5:] == 0.0)
+    points = together.points(result.params)
+    for member, space in enumerate(spaces):
+        np.testing.assert_allclose(points[member], space.project(theta[member, :space.d]).numpy(), rtol=1e-5,
+                                   atol=1e-5)
+        alone = train.minimize(subspace.SubspaceLandscape(landscape, space), tf.zeros([space.d]), 30, 2e-2)
+        np.testing.assert_allclose(theta[member, :space.d], alone.params, rtol=1e-4, atol=1e-5)
+
+
+def test_toy_sweeps_compile_with_xla_and_network_sweeps_do_not():
+    landscape = toy.WedgeLandscape(40, 30)
+    network = models.ModelLandscape(models.mlp((8, 8, 1), 10, widths=(4,)), data.load_dataset("digits", max_train=64),
+                                    batch_size=32)
+    one, two = (subspace.RandomSubspace(40, d, "dense", seed=d) for d in (5, 9))
+    assert subspace.SubspaceLandscape(landscape, [one, two]).compile_with_xla
+    assert not subspace.SubspaceLandscape(landscape, one).compile_with_xla  # one member: top_k is faster plain
+    net_space = subspace.RandomSubspace(network.dim, 5, "dense", seed=0)
+    assert not subspace.SubspaceLandscape(network, net_space).compile_with_xla
+    xla = train._minimize_loop._xla.experimental_get_tracing_count()
+    subspace.intrinsic_dimension(toy.WedgeLandscape(40, 30), [5, 10], seeds=2, steps=5, full_space=False)
+    assert train._minimize_loop._xla.experimental_get_tracing_count() == xla + 1

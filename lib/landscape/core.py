@@ -22,7 +22,7 @@ __all__ = [
     "Landscape", "BatchedLoss", "Classifier", "CountsShortDirections",
     "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
     "check_fraction", "check_choice", "check_increasing", "check_int_sequence",
-    "Compiled", "compiled", "use_xla", "xla_enabled", "wants_xla", "set_seed", "value_and_gradient", "reused",
+    "Compiled", "compiled", "use_xla", "xla_enabled", "wants_xla", "wants_xla_for_batches", "set_seed", "value_and_gradient", "reused",
     "compiled_loss", "compiled_loss_and_grad", "compiled_batch_loss",
 ]
 
@@ -289,6 +289,14 @@ def wants_xla(landscape) -> bool:
     ``compile_with_xla`` is True): the toy does at large D, where XLA fuses the many
     passes over the vector that a step makes into a few."""
     return getattr(landscape, "compile_with_xla", False) is True
+
+
+def wants_xla_for_batches(landscape) -> bool:
+    """Whether ``landscape`` asks for XLA when many of its points are trained together
+    (its ``compile_batches_with_xla`` is True): the toy does at any D. Keras models do
+    not: XLA compiles them slowly, and a max-pooling gradient has no deterministic XLA
+    kernel."""
+    return getattr(landscape, "compile_batches_with_xla", False) is True
 
 
 class _DropRetracingNotice(logging.Filter):

@@ -12,9 +12,12 @@ Three ways to draw ``M`` (d x D), one class each behind one small interface
   (Le, Sarlos and Smola 2013): O(D) memory, O(D log D) time.
 
 A projection is a few random tensors (its ``state``) and a graph function of them,
-``offset(state, theta)``. :class:`SubspaceLandscape` keeps the state in variables,
-so one object (and one compiled training loop) serves every subspace of a sweep:
-:func:`intrinsic_dimension` pays for tracing once, not once per (d, seed).
+``offset(state, theta)``. A *nested* kind (``nested = True``: dense) promises that the
+state of a smaller d with the same seed is the first rows of a larger d's, and gives
+``shared_offsets`` to map many subspaces through one state at once.
+:class:`SubspaceLandscape` keeps the state in variables, so one object (and one
+compiled training loop) serves every subspace of a sweep: :func:`intrinsic_dimension`
+pays for tracing once, not once per (d, seed).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from .core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_int_sequence, check_positive,
-                   check_seed, compiled, compiled_loss, compiled_loss_and_grad, reused)
+                   check_seed, compiled, compiled_loss, compiled_loss_and_grad, reused, wants_xla_for_batches)
 from .train import minimize
 
 __all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
@@ -108,9 +111,15 @@ def _permute(values, permutation, inverse):
 
 
 class DenseProjection:
-    """Unit-length Gaussian rows, stored: the plainest projection."""
+    """Unit-length Gaussian rows, stored: the plainest projection.
+
+    The rows are drawn one after the other from the seed's stream, so the projection of
+    a smaller d with the same seed is the first d rows of a larger one (``nested``):
+    subspaces of one seed share a matrix, and a sweep stores one matrix per seed.
+    """
 
     kind = "dense"
+    nested = True
 
     @staticmethod
     def memory_bytes(dim: int, d: int) -> int:
@@ -125,11 +134,18 @@ class DenseProjection:
     def offset(state, theta, dim):
         return tf.linalg.matvec(state["matrix"], theta, transpose_a=True)
 
+    @staticmethod
+    def shared_offsets(states, thetas, dim):
+        """Offsets of a (sources, k, d) block of coordinates, row block u through source u's
+        matrix: one product reads each matrix once for all of its k subspaces."""
+        return tf.matmul(thetas, states["matrix"])
+
 
 class SparseProjection:
     """About sqrt(D) entries +-1/sqrt(k) per row, stored as (row, column, value) triples."""
 
     kind = "sparse"
+    nested = False  # a row's columns and signs are drawn together, so d changes every row
 
     @staticmethod
     def per_row(dim: int) -> int:
@@ -159,6 +175,7 @@ class FastfoodProjection:
     """S H G Pi H B on a power-of-two padding: O(D) numbers, never the matrix."""
 
     kind = "fastfood"
+    nested = False  # one state serves every d, but each member keeps its own copy (O(D))
 
     @staticmethod
     def memory_bytes(dim: int, d: int) -> int:
@@ -247,9 +264,12 @@ class SubspaceLandscape:
     this is training each alone, in one computation per step; it needs a landscape with
     batched losses. Members of different d are padded to the largest, ``d``: a member's
     coordinates beyond its own d are masked out of its point, so their gradient is
-    exactly zero and they stay at zero. The subspaces' origins and projections live in
-    variables; :meth:`use` switches to other subspaces (any d, the same number of
-    members), so a training loop compiled for this object serves a whole sweep.
+    exactly zero and they stay at zero. Members of a nested kind (dense) that share a
+    seed share one projection, the one of their largest d: a sweep over dimensions
+    stores and reads one matrix per seed, not one per member. The subspaces' origins and
+    projections live in variables; :meth:`use` switches to other subspaces (any d, the
+    same number of members), so a training loop compiled for this object serves a whole
+    sweep.
     """
 
     def __init__(self, landscape, subspaces):
@@ -261,12 +281,21 @@ class SubspaceLandscape:
             raise TypeError(f"several subspaces at once need a landscape with batched losses; "
                             f"{type(landscape).__name__} has none: train one subspace at a time")
         self.kind = subspaces[0].kind
-        self._offset = subspaces[0].projection.offset
+        self._projection = type(subspaces[0].projection)
+        self._offset = self._projection.offset
+        self.shared = self.members > 1 and self._projection.nested
+        # Members trained together on a landscape that asks for it compile with XLA (the toy).
+        self.compile_with_xla = self.members > 1 and wants_xla_for_batches(landscape)
         # Empty variables of free shape (the state's shapes depend on d): use() fills them.
         self.origin = tf.Variable(tf.zeros([self.members, landscape.dim]), trainable=False)
         self.state = {key: tf.Variable(tf.zeros([0], value.dtype), trainable=False, shape=tf.TensorShape(None))
                       for key, value in subspaces[0].projection.state.items()}
         self.mask = tf.Variable(tf.zeros([0]), trainable=False, shape=tf.TensorShape(None))
+        # Shared projections: member m's coordinates go to slot (u, k) of a (sources, k)
+        # grid (``slots`` holds member indices, ``members`` for an empty slot), and its
+        # offset comes back from flat position ``positions[m]`` of the grid.
+        self.slots = tf.Variable(tf.zeros([0, 0], tf.int32), trainable=False, shape=tf.TensorShape(None))
+        self.positions = tf.Variable(tf.zeros([0], tf.int32), trainable=False, shape=tf.TensorShape(None))
         self.use(subspaces)
 
     def _checked(self, subspaces) -> list:
@@ -287,8 +316,18 @@ class SubspaceLandscape:
         if len(subspaces) != self.members:
             raise ValueError(f"subspaces must hold {self.members} members, got {len(subspaces)}")
         self.origin.assign(tf.stack([s.origin for s in subspaces]))
+        sources = subspaces
+        if self.shared:
+            # One source per seed: the member of largest d (the others' rows are its first rows).
+            seeds = list(dict.fromkeys(s.seed for s in subspaces))
+            sources = [max((s for s in subspaces if s.seed == seed), key=lambda s: s.d) for seed in seeds]
+            rows = [[m for m, s in enumerate(subspaces) if s.seed == seed] for seed in seeds]
+            width = max(len(row) for row in rows)
+            self.slots.assign([row + [self.members] * (width - len(row)) for row in rows])
+            flat = {m: u * width + k for u, row in enumerate(rows) for k, m in enumerate(row)}
+            self.positions.assign([flat[m] for m in range(self.members)])
         for key, variable in self.state.items():
-            variable.assign(_padded_stack([s.projection.state[key] for s in subspaces]))
+            variable.assign(_padded_stack([s.projection.state[key] for s in sources]))
         self.member_dims = tuple(s.d for s in subspaces)
         self.d = max(self.member_dims)
         self.mask.assign(tf.sequence_mask(self.member_dims, self.d, dtype=tf.float32))
@@ -304,7 +343,12 @@ class SubspaceLandscape:
             # The state's shapes depend on d, so the variables do not fix them: restore the known length.
             return self.origin[0] + tf.reshape(offset, [dim])
         thetas = tf.reshape(theta, [self.members, -1]) * self.mask  # padding coordinates do nothing
-        offsets = tf.vectorized_map(lambda pair: self._offset(pair[0], pair[1], dim), (state, thetas))
+        if self.shared:
+            grid = tf.gather(tf.concat([thetas, tf.zeros_like(thetas[:1])], axis=0), self.slots)
+            offsets = self._projection.shared_offsets(state, grid, dim)
+            offsets = tf.gather(tf.reshape(offsets, [-1, dim]), self.positions)
+        else:
+            offsets = tf.vectorized_map(lambda pair: self._offset(pair[0], pair[1], dim), (state, thetas))
         return self.origin + tf.reshape(offsets, [self.members, dim])
 
     def loss_graph(self, theta):
@@ -448,13 +492,15 @@ def _member_groups(landscape, dims, num_seeds, kind) -> list:
 
     On a landscape that evaluates many points in one vectorized computation the whole
     sweep is one group (members of smaller d padded to the largest), or one group per d
-    if the padded projections would exceed the memory budget. Otherwise one pair at a
+    if the padded projections would exceed a quarter of the memory budget. Otherwise one pair at a
     time: training them together would only loop inside the graph, which is slower.
     """
     pairs = [(i, j) for i in range(len(dims)) for j in range(num_seeds)]
     if not (isinstance(landscape, BatchedLoss) and landscape.vectorized) or len(pairs) == 1:
         return [[pair] for pair in pairs]
-    padded = len(pairs) * RandomSubspace.estimate_memory(landscape.dim, int(max(dims)), kind)
+    projection = PROJECTIONS[kind]
+    stored = num_seeds if projection.nested else len(pairs)  # a nested kind keeps one projection per seed
+    padded = stored * projection.memory_bytes(landscape.dim, int(max(dims))) + len(pairs) * 4 * landscape.dim
     if padded <= DEFAULT_MEMORY_BUDGET // 4:
         return [pairs]
     return [[(i, j) for j in range(num_seeds)] for i in range(len(dims))]
