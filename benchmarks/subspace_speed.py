@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark: a training step in a random subspace against a full-space step.
+"""Benchmark: a training step in a random subspace against a full-space step, and a
+toy sweep's step (many subspaces trained together) against the same without sharing.
 
 Prints ratios measured side by side in one run (the machine is noisy, so the
 configurations are interleaved over several rounds and the median is reported),
@@ -41,6 +42,33 @@ def step_times(widths, dims, steps, rounds):
     return landscape.dim, {name: statistics.median(values) for name, values in samples.items()}
 
 
+def sweep_times(dim, steps, rounds):
+    """A toy sweep's training step as chapter 3 runs it (5 dimensions around D - n times
+    5 seeds, trained together): as the library does it (one dense matrix per seed, XLA)
+    against the same members with a matrix each and no XLA, side by side."""
+    from landscape import subspace, toy, train
+
+    landscape = toy.WedgeLandscape(dim, dim * 3 // 4)
+    short = landscape.num_short
+    spaces = [subspace.RandomSubspace(dim, round(short * f), "dense", landscape.initial_params(j), seed=j)
+              for f in (0.5, 0.95, 1.0, 1.05, 1.5) for j in range(5)]
+    ours = subspace.SubspaceLandscape(landscape, spaces)
+    unshared = subspace.SubspaceLandscape(landscape, spaces)
+    unshared.shared, unshared.compile_with_xla = False, False
+    unshared.use(spaces)
+    runners = {name: (lambda r: lambda n: train.minimize(r, r.initial_params(), n, 2e-2))(restricted)
+               for name, restricted in (("ours", ours), ("unshared", unshared))}
+    for run in runners.values():
+        run(steps)  # trace and compile
+    samples = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(steps)
+            samples[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def memory_child(dim, d, steps):
     """Run in a child process: peak RSS of Fastfood training at (dim, d)."""
     from landscape import subspace, toy  # the baseline includes TensorFlow itself
@@ -63,6 +91,11 @@ def rows(small: bool = False) -> list[dict]:
     found = [dict(benchmark="subspace training step", configuration=f"MLP {widths}, D = {dim}: {name} vs full space",
                   ours=seconds, reference=times["full space"], target="<= 1.5x (Fastfood, D >= 1e5)")
              for name, seconds in times.items() if name != "full space"]
+    sweep_dim = 200 if small else 800
+    sweep = sweep_times(sweep_dim, steps if small else 500, rounds)
+    found.append(dict(benchmark="toy sweep step", configuration=f"25 members at D = {sweep_dim} (chapter 3): a dense "
+                      "matrix per seed and XLA vs a matrix per member, no XLA", ours=sweep["ours"],
+                      reference=sweep["unshared"], target="< 1x"))
     child = subprocess.run([sys.executable, __file__, "--memory-child", *map(str, big)],
                            capture_output=True, text=True, check=True)
     baseline, peak, _ = child.stdout.split()
