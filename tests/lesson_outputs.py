@@ -211,15 +211,15 @@ def pytest_runtest_logreport(report):
     """Collect each notebook's largest use of its tolerance (on the controller under xdist)."""
     used = [value for key, value in report.user_properties if key == "tolerance_used"]
     if used and report.when == "call":
-        notebook = report.nodeid.split("::")[0]
-        _MARGINS[notebook] = max(_MARGINS.get(notebook, 0.0), *used)
+        notebook, _, cell = report.nodeid.partition("::")
+        _MARGINS[notebook] = max(_MARGINS.get(notebook, (0.0, "")), (max(used), cell))
 
 
 def pytest_terminal_summary(terminalreporter):
     if _MARGINS:
         terminalreporter.section("lesson outputs: largest share of a tolerance used, by notebook")
-        for notebook, used in sorted(_MARGINS.items()):
-            terminalreporter.write_line(f"{notebook}: {used:.0%}")
+        for notebook, (used, cell) in sorted(_MARGINS.items()):
+            terminalreporter.write_line(f"{notebook}: {used:.0%}" + (f" ({cell})" if used > 0 else ""))
 
 
 def pytest_addoption(parser):
