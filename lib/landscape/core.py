@@ -22,7 +22,8 @@ __all__ = [
     "Landscape", "BatchedLoss", "Classifier", "CountsShortDirections",
     "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
     "check_fraction", "check_choice", "check_increasing", "check_int_sequence",
-    "Compiled", "compiled", "use_xla", "xla_enabled", "wants_xla", "wants_xla_for_batches", "set_seed", "value_and_gradient", "reused",
+    "Compiled", "compiled", "use_xla", "xla_enabled", "wants_xla", "wants_xla_for_batches", "set_seed",
+    "value_and_gradient", "reused",
     "compiled_loss", "compiled_loss_and_grad", "compiled_batch_loss",
 ]
 

@@ -142,10 +142,11 @@ class DenseProjection:
 
 
 class SparseProjection:
-    """About sqrt(D) entries +-1/sqrt(k) per row, stored as (row, column, value) triples."""
+    """About sqrt(D) entries +-1/sqrt(k) per row, stored as (column, value) pairs (the row
+    of an entry is implied by its position)."""
 
     kind = "sparse"
-    nested = False  # a row's columns and signs are drawn together, so d changes every row
+    nested = False  # all rows' columns are drawn before any signs, so d changes every row's signs
 
     @staticmethod
     def per_row(dim: int) -> int:
@@ -389,8 +390,8 @@ class SubspaceLandscape:
 
 
 def _padded_stack(arrays):
-    """Stack the members' state arrays, padding each with zeros along its first axis to
-    the longest: zero rows of a dense matrix and zero-valued entries of a sparse one add
+    """Stack the state arrays of the members (or of the sources they share), padding each
+    with zeros along its first axis to the longest: zero rows of a dense matrix and zero-valued entries of a sparse one add
     nothing to a point (a Fastfood state's length does not depend on d)."""
     longest = max(int(a.shape[0]) for a in arrays)
     return tf.stack([tf.pad(a, [[0, longest - int(a.shape[0])]] + [[0, 0]] * (a.shape.rank - 1)) for a in arrays])
@@ -492,8 +493,8 @@ def _member_groups(landscape, dims, num_seeds, kind) -> list:
 
     On a landscape that evaluates many points in one vectorized computation the whole
     sweep is one group (members of smaller d padded to the largest), or one group per d
-    if the padded projections would exceed a quarter of the memory budget. Otherwise one pair at a
-    time: training them together would only loop inside the graph, which is slower.
+    if the padded projections would exceed a quarter of the memory budget. Otherwise one
+    pair at a time: training them together would only loop inside the graph, which is slower.
     """
     pairs = [(i, j) for i in range(len(dims)) for j in range(num_seeds)]
     if not (isinstance(landscape, BatchedLoss) and landscape.vectorized) or len(pairs) == 1:

@@ -108,7 +108,7 @@ class WedgeLandscape:
         self.compile_with_xla = self.dim >= RADIX_SELECT_FROM
         # Many points trained together (a sweep's members in a SubspaceLandscape) are a
         # step of many small ops on a (k, D) batch, which XLA fuses at any D: chapter 3's
-        # sweep at D = 800 (25 members) runs 2.7x faster (benchmarks/toy_speed.py).
+        # sweep at D = 800 (25 members) runs about 2.7x faster (benchmarks/subspace_speed.py).
         self.compile_batches_with_xla = True
 
     @property
