@@ -20,6 +20,18 @@ import sys
 import time
 
 
+def interleaved_medians(runners, steps, rounds):
+    """Median seconds per step of each runner (called with a number of steps), timed in
+    interleaved rounds so that the machine's slow spells fall on all of them alike."""
+    samples = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(steps)
+            samples[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def step_times(widths, dims, steps, rounds):
     from landscape import data, models, subspace, train
 
@@ -33,13 +45,7 @@ def step_times(widths, dims, steps, rounds):
         runners[f"{kind} d={d}"] = (lambda r: lambda n: train.minimize(r, r.initial_params(), n, 1e-2))(restricted)
     for run in runners.values():
         run(2)  # trace and warm up
-    samples = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(steps)
-            samples[name].append((time.perf_counter() - start) / steps)
-    return landscape.dim, {name: statistics.median(values) for name, values in samples.items()}
+    return landscape.dim, interleaved_medians(runners, steps, rounds)
 
 
 def sweep_times(dim, steps, rounds):
@@ -60,13 +66,7 @@ def sweep_times(dim, steps, rounds):
                for name, restricted in (("ours", ours), ("unshared", unshared))}
     for run in runners.values():
         run(steps)  # trace and compile
-    samples = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(steps)
-            samples[name].append((time.perf_counter() - start) / steps)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return interleaved_medians(runners, steps, rounds)
 
 
 def memory_child(dim, d, steps):
