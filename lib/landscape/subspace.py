@@ -320,9 +320,9 @@ class SubspaceLandscape:
         sources = subspaces
         if self.shared:
             # One source per seed: the member of largest d (the others' rows are its first rows).
-            seeds = list(dict.fromkeys(s.seed for s in subspaces))
-            sources = [max((s for s in subspaces if s.seed == seed), key=lambda s: s.d) for seed in seeds]
-            rows = [[m for m, s in enumerate(subspaces) if s.seed == seed] for seed in seeds]
+            rows = [[m for m, s in enumerate(subspaces) if s.seed == seed]
+                    for seed in dict.fromkeys(s.seed for s in subspaces)]
+            sources = [max((subspaces[m] for m in row), key=lambda s: s.d) for row in rows]
             width = max(len(row) for row in rows)
             self.slots.assign([row + [self.members] * (width - len(row)) for row in rows])
             flat = {m: u * width + k for u, row in enumerate(rows) for k, m in enumerate(row)}
@@ -391,8 +391,9 @@ class SubspaceLandscape:
 
 def _padded_stack(arrays):
     """Stack the state arrays of the members (or of the sources they share), padding each
-    with zeros along its first axis to the longest: zero rows of a dense matrix and zero-valued entries of a sparse one add
-    nothing to a point (a Fastfood state's length does not depend on d)."""
+    with zeros along its first axis to the longest: zero rows of a dense matrix and
+    zero-valued entries of a sparse one add nothing to a point (a Fastfood state's length
+    does not depend on d)."""
     longest = max(int(a.shape[0]) for a in arrays)
     return tf.stack([tf.pad(a, [[0, longest - int(a.shape[0])]] + [[0, 0]] * (a.shape.rank - 1)) for a in arrays])
 
