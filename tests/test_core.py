@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -282,3 +283,48 @@ def test_config_hash_is_order_independent_content_sensitive_and_typed():
         cache.config_hash({1: "a"})
     with pytest.raises(TypeError, match="config values"):
         cache.config_hash({"a": object()})
+
+
+def test_run_side_by_side_keeps_the_order_and_gives_each_worker_its_items():
+    seen = []
+    results = core.run_side_by_side(lambda item, worker: seen.append((item, worker)) or item * item, range(7), 3)
+    assert results == [i * i for i in range(7)]
+    assert sorted(seen) == [(i, i % 3) for i in range(7)]  # item i on worker i % 3, each item once
+    assert core.run_side_by_side(lambda item, worker: worker, [5, 6], 1) == [0, 0]
+    assert core.run_side_by_side(lambda item, worker: worker, [5], 4) == [0]  # never more workers than items
+    assert core.run_side_by_side(lambda item, worker: item, [], 2) == []
+
+
+def test_run_side_by_side_raises_the_earliest_failure_and_stops_taking_items():
+    started = []
+    item_1_started = threading.Event()
+
+    def task(item, worker):
+        started.append(item)
+        if item == 1:
+            item_1_started.set()
+        if item == 2:  # fails second on worker 0, once item 1 has started on worker 1
+            item_1_started.wait(timeout=10)
+        if item in (1, 2):
+            raise ArithmeticError(f"item {item}")
+        return item
+
+    with pytest.raises(ArithmeticError, match="item 1"):
+        core.run_side_by_side(task, range(40), 2)
+    assert len(started) < 40
+
+
+def test_workers_come_from_set_workers_then_the_environment(monkeypatch):
+    monkeypatch.setenv("LANDSCAPE_WORKERS", "3")
+    assert core.workers() == 3
+    try:
+        core.set_workers(1)
+        assert core.workers() == 1
+    finally:
+        core.set_workers(None)
+    monkeypatch.delenv("LANDSCAPE_WORKERS")
+    assert 1 <= core.workers() <= 4
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv("LANDSCAPE_WORKERS", bad)
+        with pytest.raises(ValueError, match="LANDSCAPE_WORKERS must be a whole number >= 1"):
+            core.workers()

@@ -163,6 +163,22 @@ def test_intrinsic_dimension_on_a_network_and_origin_radius():
     assert result.initial_loss[0] == pytest.approx(float(landscape.loss(origin * (4.0 / tf.norm(origin)))), rel=1e-5)
 
 
+def test_a_network_sweep_gives_the_same_numbers_with_one_worker_or_two():
+    dataset = data.load_dataset("digits", max_train=100, max_test=50)
+    results = []
+    for count in (1, 2):
+        core.set_workers(count)
+        try:
+            landscape = models.ModelLandscape(models.mlp(dataset.input_shape, 10, widths=(8,), seed=0), dataset)
+            results.append(subspace.intrinsic_dimension(landscape, [5, 20, 40], seeds=2, steps=30,
+                                                        learning_rate=0.1, full_space_learning_rate=1e-2))
+        finally:
+            core.set_workers(None)
+    one, two = results
+    for field in ("final_loss", "accuracy", "full_space_loss", "full_space_accuracy"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
+
+
 def test_d_int_picks_the_smallest_dimension_reaching_the_level():
     result = subspace.IntrinsicDimensionResult(
         dims=np.array([10, 20, 40]), seeds=np.array([0, 1]), initial_loss=np.array([1.0, 1.0]),

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from landscape import toy, train
+from landscape import core, toy, train
 
 
 def test_minimize_reaches_a_wedge_and_records_trajectory():
@@ -45,3 +45,16 @@ def test_minimize_from_seeds_matches_single_runs():
     runs = train.minimize_from_seeds(landscape, [3, 4], steps=40, learning_rate=1e-2)
     single = train.minimize(landscape, landscape.initial_params(4), steps=40, learning_rate=1e-2)
     np.testing.assert_array_equal(runs[1].params, single.params)
+
+
+def test_minimize_from_seeds_on_a_network_does_not_depend_on_the_workers(tiny_network):
+    results = []
+    for count in (1, 2):
+        core.set_workers(count)
+        try:
+            results.append(train.minimize_from_seeds(tiny_network, [1, 2, 3], steps=20, learning_rate=1e-2))
+        finally:
+            core.set_workers(None)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one.params, two.params)
+        np.testing.assert_array_equal(one.losses, two.losses)

@@ -13,6 +13,8 @@ import logging
 import math
 import os
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -23,7 +25,7 @@ __all__ = [
     "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
     "check_fraction", "check_choice", "check_increasing", "check_int_sequence",
     "Compiled", "compiled", "use_xla", "xla_enabled", "wants_xla", "wants_xla_for_batches", "set_seed",
-    "value_and_gradient", "reused",
+    "value_and_gradient", "reused", "set_workers", "workers", "run_side_by_side",
     "compiled_loss", "compiled_loss_and_grad", "compiled_batch_loss",
 ]
 
@@ -374,6 +376,95 @@ def value_and_gradient(function, x):
         tape.watch(x)
         value = function(x)
     return value, tape.gradient(value, x)
+
+
+# -- independent runs side by side ------------------------------------------------------------
+_WORKERS = {"count": None}  # None: from $LANDSCAPE_WORKERS, else the default of workers()
+
+
+def _default_workers() -> int:
+    """One worker per CPU core this process may use (at most 4), or one on a GPU.
+
+    The book's networks are small: one training step cannot keep two cores busy (its
+    convolutions take well under a millisecond), so two independent runs side by side
+    finish sooner than one after the other. On a GPU one run already fills the device.
+    More than 4 workers would mostly add traces (one per worker and helper)."""
+    if tf.config.list_physical_devices("GPU"):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def set_workers(count: int | None) -> None:
+    """Train at most ``count`` independent runs at once from now on (None: the default,
+    see :func:`workers`). Results do not depend on it, only the time taken."""
+    _WORKERS["count"] = None if count is None else check_int(count, "count", minimum=1)
+
+
+def workers() -> int:
+    """How many independent runs the library trains side by side: :func:`set_workers`,
+    else ``$LANDSCAPE_WORKERS``, else one per CPU core (at most 4; one on a GPU)."""
+    if _WORKERS["count"] is not None:
+        return _WORKERS["count"]
+    value = os.environ.get("LANDSCAPE_WORKERS", "").strip()
+    if not value:
+        return _default_workers()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"LANDSCAPE_WORKERS must be a whole number >= 1 (or unset), got {value!r}")
+    return int(value)
+
+
+def run_side_by_side(task, items, count: int | None = None) -> list:
+    """``[task(item, worker) for item in items]``, computed by ``count`` threads at once
+    (default :func:`workers`, never more than there are items).
+
+    Item ``i`` goes to worker ``i % count``, so a worker can keep its own helper objects
+    (``reused`` with the worker in the key). TensorFlow releases Python's lock while a
+    compiled loop runs, so the workers' runs share the cores. Each worker's first item,
+    the call that traces its helpers, runs while the others wait: TensorFlow locks the
+    tracing of one function, but a first call traces several (the loop, the loss, the
+    accuracy), and one at a time is the simple order to trust.
+    With op determinism (:func:`set_seed`) every result is the one a single worker
+    gives, bit for bit. Results come back in the order of ``items``. After a failure
+    no worker starts another item; the earliest failed item's error is raised.
+    """
+    items = list(items)
+    count = min(workers() if count is None else check_int(count, "count", minimum=1), len(items))
+    if count <= 1:
+        return [task(item, 0) for item in items]
+    results = [None] * len(items)
+    errors = {}
+    first_calls = threading.Lock()
+    failed = threading.Event()
+
+    def work(worker):
+        for position, index in enumerate(range(worker, len(items), count)):
+            if failed.is_set():
+                return
+            try:
+                if position == 0:
+                    with first_calls:
+                        results[index] = task(items[index], worker)
+                else:
+                    results[index] = task(items[index], worker)
+            except BaseException as error:  # noqa: B036  (re-raised in the caller's thread)
+                errors[index] = error
+                failed.set()
+                return
+
+    with ThreadPoolExecutor(count, thread_name_prefix="landscape-worker") as pool:
+        try:
+            for future in [pool.submit(work, worker) for worker in range(count)]:
+                future.result()
+        except BaseException:  # e.g. KeyboardInterrupt in a notebook: stop taking new items
+            failed.set()
+            raise
+    if errors:
+        raise errors[min(errors)]
+    return results
 
 
 # The compiled evaluations every landscape's eager methods call (``loss``, ``loss_and_grad``,

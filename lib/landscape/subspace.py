@@ -29,7 +29,8 @@ import numpy as np
 import tensorflow as tf
 
 from .core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_int_sequence, check_positive,
-                   check_seed, compiled, compiled_loss, compiled_loss_and_grad, reused, wants_xla_for_batches)
+                   check_seed, compiled, compiled_loss, compiled_loss_and_grad, reused, run_side_by_side,
+                   wants_xla_for_batches, workers)
 from .train import minimize
 
 __all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
@@ -482,10 +483,11 @@ class IntrinsicDimensionResult:
         return found
 
 
-def _restricted(landscape, spaces) -> SubspaceLandscape:
+def _restricted(landscape, spaces, worker: int = 0) -> SubspaceLandscape:
     """A SubspaceLandscape of ``landscape`` on ``spaces``, reused across calls (one trace
-    of the training loop per landscape, kind and number of members)."""
-    key = ("subspaces", spaces[0].kind, len(spaces))
+    of the training loop per landscape, kind, number of members and worker: runs side
+    by side need one helper each, since ``use`` sets the helper's variables)."""
+    key = ("subspaces", spaces[0].kind, len(spaces)) + ((worker,) if worker else ())
     return reused(landscape, key, lambda: SubspaceLandscape(landscape, spaces)).use(spaces)
 
 
@@ -550,25 +552,42 @@ def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin
     final_loss = np.zeros((dims.size, len(seeds)))
     accuracy = np.zeros_like(final_loss) if classifies else None
     groups = _member_groups(landscape, dims, len(seeds), kind)
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        groups = tqdm(groups, desc="subspace training")
-    for members in groups:
+        bar = tqdm(total=len(groups), desc="subspace training")
+
+    def train_group(members, worker):
         spaces = [RandomSubspace(landscape.dim, int(dims[i]), kind, origins[j], seed=seeds[j]) for i, j in members]
-        restricted = _restricted(landscape, spaces)
+        restricted = _restricted(landscape, spaces, worker)
         result = minimize(restricted, restricted.initial_params(), steps, learning_rate, **options)
         points = restricted.points(result.params)
         losses = (landscape.losses(points) if isinstance(landscape, BatchedLoss)
                   else np.array([float(landscape.loss(p)) for p in points]))
-        for (i, j), point, loss in zip(members, points, losses):
+        accuracies = [_accuracy(landscape, point) for point in points] if classifies else [None] * len(points)
+        if bar is not None:
+            bar.update()
+        return losses, accuracies
+
+    # Groups of one member (networks) run side by side, one helper per worker; a worker
+    # holds one projection of the largest d, so the workers must fit the memory budget.
+    side_by_side = 1
+    if all(len(members) == 1 for members in groups):
+        per_worker = PROJECTIONS[kind].memory_bytes(landscape.dim, int(dims[-1])) + 4 * landscape.dim
+        side_by_side = max(1, min(workers(), (DEFAULT_MEMORY_BUDGET // 4) // per_worker))
+    for members, (losses, accuracies) in zip(groups, run_side_by_side(train_group, groups, side_by_side)):
+        for (i, j), loss, member_accuracy in zip(members, losses, accuracies):
             final_loss[i, j] = loss
             if classifies:
-                accuracy[i, j] = _accuracy(landscape, point)
+                accuracy[i, j] = member_accuracy
+    if bar is not None:
+        bar.close()
 
     full_loss = full_accuracy = None
     if full_space:
-        full = [minimize(landscape, origin, steps, full_rate, **options) for origin in origins]
+        full = run_side_by_side(lambda origin, worker: minimize(landscape, origin, steps, full_rate, **options),
+                                origins)
         full_loss = np.array([run.final_loss for run in full])
         if classifies:
             full_accuracy = np.array([_accuracy(landscape, run.params) for run in full])

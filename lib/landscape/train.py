@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .core import Landscape, as_params, check_choice, check_int, check_number, check_positive, compiled
+from .core import (Landscape, as_params, check_choice, check_int, check_number, check_positive, compiled,
+                   run_side_by_side)
 
 __all__ = ["MinimizeResult", "minimize", "minimize_from_seeds", "OPTIMIZERS", "SCHEDULES", "learning_rate_at"]
 
@@ -174,12 +175,14 @@ def minimize_from_seeds(landscape, seeds, steps: int = 1000, learning_rate: floa
                         **options) -> list[MinimizeResult]:
     """Minimize from ``landscape.initial_params(seed)`` for every seed (independent runs).
 
-    ``options`` are passed to :func:`minimize`; the compiled loop is shared by all runs.
+    ``options`` are passed to :func:`minimize`; the compiled loop is shared by all runs,
+    which train side by side (:func:`landscape.core.run_side_by_side`; the results are
+    those of one run after another, bit for bit).
     """
     if isinstance(seeds, (int, np.integer, str)):
         raise TypeError(f"seeds must be a sequence of seeds such as [1, 2] or range(4), got {seeds!r}")
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    return [minimize(landscape, landscape.initial_params(seed), steps, learning_rate, **options)
-            for seed in seeds]
+    starts = [landscape.initial_params(seed) for seed in seeds]  # in this thread: Keras initializers are not ours
+    return run_side_by_side(lambda start, worker: minimize(landscape, start, steps, learning_rate, **options), starts)
