@@ -79,15 +79,29 @@ def sweep_times(dim, steps, rounds):
     return interleaved_medians(runners, steps, rounds)
 
 
+def peak_megabytes() -> float:
+    """This process's peak resident memory in MB (VmHWM). Not getrusage's ru_maxrss: on
+    Linux that keeps, across exec, the peak of the image forked from the parent, so a
+    child of this (large) benchmark process would report the parent's size."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # not Linux
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_child(dim, d, steps):
     """Run in a child process: peak RSS of Fastfood training at (dim, d)."""
     from landscape import subspace, toy  # the baseline includes TensorFlow itself
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = peak_megabytes()
     landscape = toy.WedgeLandscape(dim, dim - d // 2)
     space = subspace.RandomSubspace(dim, d, "fastfood", landscape.initial_params(0), seed=0)
     result = subspace.train_in_subspace(landscape, space, steps=steps, learning_rate=1e-2)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_megabytes()
     print(f"{baseline:.0f} {peak:.0f} {result.final_loss / result.losses[0]:.3f}")
 
 
@@ -122,9 +136,11 @@ def rows(small: bool = False) -> list[dict]:
     child = subprocess.run([sys.executable, __file__, "--memory-child", *map(str, big)],
                            capture_output=True, text=True, check=True)
     baseline, peak, _ = child.stdout.split()
-    found.append(dict(benchmark="subspace memory", configuration=f"Fastfood training at D = {big[0]:.0e}, d = {big[1]:.0e}: "
-                      "peak MB of the process vs Python + TensorFlow alone", ours=float(peak), reference=float(baseline),
-                      target="a few MB above", unit="MB"))
+    dim, d = big[0], big[1]
+    found.append(dict(benchmark="subspace memory", configuration=f"Fastfood training at D = {dim:.0e}, d = {d:.0e}: peak "
+                      "MB above Python and TensorFlow vs the 4 d D bytes of a dense M",
+                      ours=float(peak) - float(baseline), reference=4 * d * dim / 2**20, target="O(D), far below dense",
+                      unit="MB"))
     return found
 
 
