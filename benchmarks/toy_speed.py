@@ -5,7 +5,8 @@ Against two references measured in the same run: NumPy's loss and gradient with
 ``np.argpartition`` (the obvious fast implementation), and the memory-bandwidth bound:
 the bytes a step must touch (the parameters read for the loss and written by the update,
 the gradient written and read, Adam's two moments read and written: 8 float32 vectors)
-over this machine's copy bandwidth, measured with a large NumPy copy.
+over this machine's copy bandwidth, measured with a large NumPy copy. The three are
+timed in alternation, round after round, and each row reports the medians.
 
     .venv/bin/python benchmarks/toy_speed.py [--small]
 """
@@ -20,15 +21,16 @@ import numpy as np
 BYTES_PER_COORDINATE = 8 * 4  # 8 float32 vectors touched per step, see the docstring
 
 
-def copy_bandwidth(size=2**25, rounds=5) -> float:
-    """Bytes per second of a large NumPy copy (read + write)."""
-    source, target = np.ones(size, np.float32), np.empty(size, np.float32)
-    samples = []
-    for _ in range(rounds):
+class CopyTimer:
+    """Seconds per byte of a large NumPy copy (each byte read once and written once)."""
+
+    def __init__(self, size: int):
+        self.source, self.target = np.ones(size, np.float32), np.empty(size, np.float32)
+
+    def __call__(self) -> float:
         start = time.perf_counter()
-        np.copyto(target, source)
-        samples.append(time.perf_counter() - start)
-    return 2 * source.nbytes / min(samples)
+        np.copyto(self.target, self.source)
+        return (time.perf_counter() - start) / (2 * self.source.nbytes)
 
 
 def numpy_loss_and_grad(x, short):
@@ -41,20 +43,18 @@ def numpy_loss_and_grad(x, short):
     return loss, grad
 
 
-def median_seconds(run, rounds):
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def seconds(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def rows(small: bool = False) -> list[dict]:
     from landscape import toy, train
 
     dims = (10**4, 10**5) if small else (10**4, 10**5, 10**6, 10**7)
-    bandwidth = copy_bandwidth(2**20 if small else 2**25)
+    copy = CopyTimer(2**20 if small else 2**25)
+    rounds = 2 if small else 5
     found = []
     for dim in dims:
         for fraction in (0.5, 0.9):
@@ -64,10 +64,16 @@ def rows(small: bool = False) -> list[dict]:
             # small beside the steps: this row measures a step of a training loop.
             steps = 3 if small else max(10, min(1000, 10**8 // dim))
             train.minimize(landscape, start, steps, 1e-3)  # trace
-            ours = median_seconds(lambda: train.minimize(landscape, start, steps, 1e-3), 3) / steps
             x = start.numpy()
-            reference = median_seconds(lambda: numpy_loss_and_grad(x, landscape.num_short), 5)
-            bound = BYTES_PER_COORDINATE * dim / bandwidth
+            # The three measurements alternate, round after round, so that the machine's
+            # slow spells fall on all of them alike; medians of the rounds.
+            ours, reference, per_byte = [], [], []
+            for _ in range(rounds):
+                ours.append(seconds(lambda: train.minimize(landscape, start, steps, 1e-3)) / steps)
+                reference.append(seconds(lambda: numpy_loss_and_grad(x, landscape.num_short)))
+                per_byte.append(copy())
+            ours, reference = statistics.median(ours), statistics.median(reference)
+            bound = BYTES_PER_COORDINATE * dim * statistics.median(per_byte)
             name = f"D = {dim:.0e}, n = {fraction:g} D"
             found.append(dict(benchmark="toy training step", configuration=name + " vs NumPy argpartition",
                               ours=ours, reference=reference, target="<= 2x at D = 1e6"))
