@@ -17,11 +17,25 @@ import argparse
 import datetime
 import os
 import platform
+import statistics
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+
+def interleaved_medians(runners, steps, rounds):
+    """Median seconds per step of each runner (called with a number of steps), timed in
+    interleaved rounds so that the machine's slow spells fall on all of them alike."""
+    samples = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(steps)
+            samples[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def machine() -> str:

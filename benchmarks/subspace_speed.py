@@ -14,30 +14,18 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
+import numpy as np
 
-def interleaved_medians(runners, steps, rounds):
-    """Median seconds per step of each runner (called with a number of steps), timed in
-    interleaved rounds so that the machine's slow spells fall on all of them alike."""
-    samples = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run(steps)
-            samples[name].append((time.perf_counter() - start) / steps)
-    return {name: statistics.median(values) for name, values in samples.items()}
+from run import interleaved_medians, print_table
 
 
 def step_times(widths, dims, steps, rounds, inputs: str = "digits", batch_size=None):
     """Median seconds per training step: full space and each (kind, d) subspace of an MLP
     with ``widths``, on digits (full batch by default) or on random MNIST-shaped data
     (784 inputs; a step's time does not depend on the values)."""
-    import numpy as np
-
     from landscape import data, models, subspace, train
 
     if inputs == "digits":
@@ -152,8 +140,6 @@ def main(argv=None):
     if args.memory_child:
         memory_child(*args.memory_child)
         return 0
-    from run import print_table
-
     print_table(rows(args.small))
     return 0
 

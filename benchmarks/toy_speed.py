@@ -12,25 +12,13 @@ timed in alternation, round after round, and each row reports the medians.
 """
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import numpy as np
 
+from run import interleaved_medians, run_suite
+
 BYTES_PER_COORDINATE = 8 * 4  # 8 float32 vectors touched per step, see the docstring
-
-
-class CopyTimer:
-    """Seconds per byte of a large NumPy copy (each byte read once and written once)."""
-
-    def __init__(self, size: int):
-        self.source, self.target = np.ones(size, np.float32), np.empty(size, np.float32)
-
-    def __call__(self) -> float:
-        start = time.perf_counter()
-        np.copyto(self.target, self.source)
-        return (time.perf_counter() - start) / (2 * self.source.nbytes)
 
 
 def numpy_loss_and_grad(x, short):
@@ -43,17 +31,12 @@ def numpy_loss_and_grad(x, short):
     return loss, grad
 
 
-def seconds(run) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
 def rows(small: bool = False) -> list[dict]:
     from landscape import toy, train
 
     dims = (10**4, 10**5) if small else (10**4, 10**5, 10**6, 10**7)
-    copy = CopyTimer(2**20 if small else 2**25)
+    copy_size = 2**20 if small else 2**25
+    source, target = np.ones(copy_size, np.float32), np.empty(copy_size, np.float32)
     rounds = 2 if small else 5
     found = []
     for dim in dims:
@@ -65,15 +48,14 @@ def rows(small: bool = False) -> list[dict]:
             steps = 3 if small else max(10, min(1000, 10**8 // dim))
             train.minimize(landscape, start, steps, 1e-3)  # trace
             x = start.numpy()
-            # The three measurements alternate, round after round, so that the machine's
-            # slow spells fall on all of them alike; medians of the rounds.
-            ours, reference, per_byte = [], [], []
-            for _ in range(rounds):
-                ours.append(seconds(lambda: train.minimize(landscape, start, steps, 1e-3)) / steps)
-                reference.append(seconds(lambda: numpy_loss_and_grad(x, landscape.num_short)))
-                per_byte.append(copy())
-            ours, reference = statistics.median(ours), statistics.median(reference)
-            bound = BYTES_PER_COORDINATE * dim * statistics.median(per_byte)
+            # Each runner is one timed call (a training run of ``steps`` steps, one NumPy
+            # loss and gradient, one copy that reads and writes every byte of ``source``).
+            times = interleaved_medians({
+                "ours": lambda _: train.minimize(landscape, start, steps, 1e-3),
+                "reference": lambda _: numpy_loss_and_grad(x, landscape.num_short),
+                "copy": lambda _: np.copyto(target, source)}, 1, rounds)
+            ours, reference = times["ours"] / steps, times["reference"]
+            bound = BYTES_PER_COORDINATE * dim * times["copy"] / (2 * source.nbytes)
             name = f"D = {dim:.0e}, n = {fraction:g} D"
             found.append(dict(benchmark="toy training step", configuration=name + " vs NumPy argpartition",
                               ours=ours, reference=reference, target="<= 2x at D = 1e6"))
@@ -83,8 +65,6 @@ def rows(small: bool = False) -> list[dict]:
 
 
 def main(argv=None):
-    from run import run_suite
-
     return run_suite(rows, __doc__, argv)
 
 
