@@ -23,6 +23,8 @@ tolerance, with the reason, in its metadata (in the lesson's ``.md``)::
 may move by (for quantities near zero on a known scale, such as a loss as a fraction of
 a barrier, whose relative change is noise; default 0); ``integers`` is the absolute
 amount by which a printed integer (a count, a crossing dimension) may move (default 0).
+An integer written after a tilde (``~17``, how many seeds would decide an inconclusive
+check) is an estimate, not a count: it is compared like a decimal.
 
 Loaded with ``-p lesson_outputs`` (pyproject addopts); it replaces nbval's own
 collection (no ``--nbval`` flag) and reuses nbval's kernel handling, sanitizer and
@@ -42,9 +44,11 @@ DEFAULT_RTOL = 0.05
 METADATA_KEY = "tolerance"
 ALLOWED_KEYS = {"rtol", "atol", "integers", "reason"}
 
-# A number not glued to a word before it (not the 2 of "L2" or "d_int90"): optional
-# sign, digits, optional decimals, optional exponent. Units may follow ("1570x", "3D").
-NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d+|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+# A number not glued to a word before it (not the 2 of "L2" or "d_int90"): an optional
+# tilde (an estimate), optional sign, digits, optional decimals, optional exponent. Units
+# may follow ("1570x", "3D").
+NUMBER = re.compile(r"(?<![\w.])~?[-+]?(?:\d+\.\d+|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+ESTIMATE = "~"
 SPACES = re.compile(r"[ \t]+")
 
 
@@ -77,12 +81,12 @@ class Tolerance:
 
 
 def _is_decimal(token: str) -> bool:
-    return any(c in token for c in ".eE")
+    return token.startswith(ESTIMATE) or any(c in token for c in ".eE")
 
 
 def _last_digit_unit(token: str) -> float:
     """One unit in the last printed place: 1e-4 for "0.0403", 1e-5 for "4.0e-04"."""
-    mantissa, _, exponent = token.lower().partition("e")
+    mantissa, _, exponent = token.lower().lstrip(ESTIMATE).partition("e")
     decimals = len(mantissa.partition(".")[2])
     return 10.0 ** (int(exponent or 0) - decimals)
 
@@ -96,7 +100,9 @@ def split_numbers(text: str) -> tuple[list[str], list[str]]:
 def number_difference(stored: str, new: str, tolerance: Tolerance) -> float | None:
     """How far two printed numbers are apart in units of what is allowed (> 1 fails);
     None when they are the same kind of token and equal."""
-    a, b = float(stored), float(new)
+    if stored.startswith(ESTIMATE) != new.startswith(ESTIMATE):
+        return math.inf  # an estimate became a count, or the reverse
+    a, b = float(stored.lstrip(ESTIMATE)), float(new.lstrip(ESTIMATE))
     if a == b:
         return None
     if not (_is_decimal(stored) or _is_decimal(new)):
@@ -132,7 +138,7 @@ def largest_relative_difference(stored: str, new: str) -> float:
         return math.nan
     largest = 0.0
     for a, b in zip(stored_numbers, new_numbers):
-        x, y = float(a), float(b)
+        x, y = float(a.lstrip(ESTIMATE)), float(b.lstrip(ESTIMATE))
         if x != y:
             largest = max(largest, abs(x - y) / max(abs(x), abs(y)))
     return largest

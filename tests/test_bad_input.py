@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from landscape import cache, claims, core, data, ensembles, highdim, models, paths, plots, probes, scale, subspace, toy, train
+from landscape import cache, claims, core, data, ensembles, evidence, highdim, models, paths, plots, probes, scale, subspace, toy, train
 
 F = np.float32
 ONES5 = np.ones(5, F)
@@ -256,9 +256,14 @@ TABLE = [
     ("cache result not dataclass", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a", {}, {"x": 1}), TypeError, "result must be a dataclass instance"),
     ("cache object field", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a", {}, train.MinimizeResult(ONES5, ONES5, object())), TypeError, "field 'final_loss' holds a object"),
     ("scale name", lambda W, R: scale.get_scale("huge"), ValueError, "scale .* must be one of 'quick', 'paper', 'paper-dry-run'"),
-    ("claim key", lambda W, R: claims.check("Bad Key", paper="p", verdict="reproduced", on="toy", measured="m", holds=True), ValueError, "key must be lowercase"),
-    ("claim verdict", lambda W, R: claims.check("a", paper="p", verdict="yes", on="toy", measured="m", holds=True), ValueError, "verdict must be one of"),
-    ("claim holds", lambda W, R: claims.check("a", paper="p", verdict="reproduced", on="toy", measured="m", holds="yes"), TypeError, "holds must be a boolean"),
+    ("claim key", lambda W, R: claims.check("Bad Key", paper="p", section="1", on="toy", expect="reproduced", estimate=evidence.mean([1.0, 2.0], unit="seeds"), bar=evidence.above(0)), ValueError, "key must be lowercase"),
+    ("claim expect", lambda W, R: claims.check("a", paper="p", section="1", on="toy", expect="yes", estimate=evidence.mean([1.0, 2.0], unit="seeds"), bar=evidence.above(0)), ValueError, "expect must be one of"),
+    ("claim no estimate", lambda W, R: claims.check("a", paper="p", section="1", on="toy", expect="reproduced"), ValueError, "give either estimate= and bar="),
+    ("sanity holds", lambda W, R: claims.sanity("a", statement="s", on="toy", measured="m", holds="yes", why="w"), TypeError, "holds must be a boolean"),
+    ("finding expect", lambda W, R: claims.finding("a", statement="s", on="toy", expect="reproduced", estimate=evidence.mean([1.0, 2.0], unit="seeds"), bar=evidence.above(0)), ValueError, "expect must be one of 'supported'"),
+    ("evidence level", lambda W, R: evidence.mean([1.0, 2.0], unit="seeds", level=1.5), ValueError, "level must be"),
+    ("evidence unit", lambda W, R: evidence.mean([1.0, 2.0], unit=3), ValueError, "unit must name"),
+    ("evidence bar", lambda W, R: evidence.above("high"), TypeError, "value must be a number"),
     ("plot 2d on 5d", lambda W, R: plots.loss_surface_2d(None, W), ValueError, "landscape must be 2-dimensional"),
     ("plot wedges n", lambda W, R: plots.wedges_3d(None, n=3), ValueError, "n must be 1 or 2"),
     # -- m-connectors ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from landscape import cache, claims, core, environment, models, scale, toy, train
+from landscape import cache, core, environment, models, scale, toy, train
 
 
 # -- flat view -------------------------------------------------------------------------
@@ -169,39 +169,6 @@ def test_dry_run_keeps_the_sizes_and_cuts_the_work():
         paper.toy.dim, paper.network.model, paper.subspaces.dims, paper.subspaces.kind)
     assert dry.toy.steps <= 5 < paper.toy.steps and dry.network.max_train == 64
     assert dry.tunnels.hessian_k < paper.tunnels.hessian_k
-
-
-# -- claim checks -------------------------------------------------------------------------------
-def test_claim_check_asserts_and_shows_both_sides(monkeypatch, capsys):
-    monkeypatch.setenv("LANDSCAPE_SCALE", "quick")
-    claims.check("toy-dlim", paper="d_lim = D - n", verdict="reproduced", on="toy",
-                 measured="d_lim = 100 at D - n = 100", holds=True)
-    shown = capsys.readouterr().out
-    assert "Claim check [toy-dlim] (toy; reproduced): holds" in shown and "d_lim = 100" in shown
-    html = claims.ClaimResult("toy-dlim", "p", "reproduced", "toy", "m", "holds")._repr_html_()
-    assert 'id="claim-toy-dlim"' in html
-    with pytest.raises(claims.ClaimFailed, match="d_lim = 90"):
-        claims.check("toy-dlim", paper="d_lim = D - n", verdict="reproduced", on="toy",
-                     measured="d_lim = 90", holds=np.bool_(False))
-    monkeypatch.setenv("LANDSCAPE_SCALE", scale.DRY_RUN)
-    claims.check("toy-dlim", paper="d_lim = D - n", verdict="reproduced", on="toy",
-                 measured="nothing measured", holds=False)
-    assert "not asserted" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("changes, error, words", [
-    (dict(key="Toy DLim"), ValueError, "key must be lowercase"),
-    (dict(verdict="true"), ValueError, "verdict must be one of"),
-    (dict(on="cnn"), ValueError, "on must be one of"),
-    (dict(holds=0.5), TypeError, "holds must be a boolean"),
-    (dict(measured=""), ValueError, "measured must be a non-empty string"),
-])
-def test_claim_check_bad_input(changes, error, words):
-    arguments = dict(key="a-b", paper="p", verdict="reproduced", on="toy", measured="m", holds=True)
-    arguments.update(changes)
-    key = arguments.pop("key")
-    with pytest.raises(error, match=words):
-        claims.check(key, **arguments)
 
 
 # -- the result cache -----------------------------------------------------------------------------

@@ -33,6 +33,9 @@ def test_numbers_are_split_from_the_text_around_them():
     ("20 of 20 pairs", "19 of 20 pairs", False),
     ("different wedges: True", "different wedges: False", False),
     ("spread 0.04", "spread 0.04 and more", False),       # structure differs
+    ("about ~17 seeds would decide", "about ~18 seeds would decide", True),   # an estimate: like a decimal
+    ("about ~17 seeds would decide", "about ~25 seeds would decide", False),
+    ("about ~17 seeds would decide", "about 17 seeds would decide", False),    # an estimate is not a count
 ])
 def test_default_tolerance(stored, new, passes):
     assert (compare_text(stored, new, Tolerance()) is None) == passes

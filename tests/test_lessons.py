@@ -207,15 +207,40 @@ def test_set_up_cell_needs_no_environment_lines(md, executor):
     assert "os.environ" not in sources and "TF_CPP_MIN_LOG_LEVEL" not in sources
 
 
+CHECKS = re.compile(r"\bclaims\.(check|finding|sanity|beyond)\(")
+
+
 @lesson
 def test_lesson_ends_its_claims_in_claim_checks(md, executor):
-    """Every claim check goes through landscape.claims.check (asserted, and on the scorecard);
-    no bare assert hides in a lesson (except in the exercises' grader cells, which test the
-    solutions and become the autograder's hidden tests)."""
+    """Every check goes through landscape.claims (decided by the rubric, asserted, and on the
+    scorecard); no bare assert hides in a lesson (except in the exercises' grader cells, which
+    test the solutions and become the autograder's hidden tests)."""
     sources = [c.source for c in code_cells(executor.build_notebook(md)) if not c.metadata.get("grader")]
-    assert any("claims.check(" in source for source in sources), f"{md.name} has no claim check"
+    assert any(CHECKS.search(source) for source in sources), f"{md.name} has no check"
     bare = [s for s in sources if re.search(r"^\s*assert\b", s, re.MULTILINE)]
-    assert not bare, f"{md.name}: use claims.check instead of a bare assert:\n{bare[0]}"
+    assert not bare, f"{md.name}: use claims.check (or finding, sanity) instead of a bare assert:\n{bare[0]}"
+
+
+@lesson
+def test_every_check_states_the_verdict_it_expects_as_a_literal(md, executor):
+    """The prose states a verdict; the check's expect= must be a literal the reader can see
+    (a string, or a choice between two strings), not computed from the measurement."""
+    import ast
+
+    for cell in code_cells(executor.build_notebook(md)):
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # the Colab cell's %pip line
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("check", "finding") and getattr(node.func.value, "id", "") == "claims"):
+                expect = {k.arg: k.value for k in node.keywords}.get("expect")
+                assert expect is not None, f"{md.name} line {node.lineno}: claims.{node.func.attr} without expect="
+                literals = [expect] if isinstance(expect, ast.Constant) else (
+                    [expect.body, expect.orelse] if isinstance(expect, ast.IfExp) else [])
+                assert literals and all(isinstance(x, ast.Constant) and isinstance(x.value, str) for x in literals), (
+                    f"{md.name} line {node.lineno}: expect= must be a literal verdict (or a choice of literals)")
 
 
 def test_scorecard_is_generated_from_the_current_lessons():

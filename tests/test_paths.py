@@ -198,3 +198,20 @@ def test_hyperplanes_optimized_together_equal_one_by_one():
     np.testing.assert_allclose(together.points, alone.points, atol=1e-5)
     with pytest.raises(TypeError, match="batched losses"):
         paths.HyperplaneLandscape(Unbatched(landscape), np.stack([a, b]), np.stack([b - a, b - a]))
+
+
+def test_block_contrast_tells_two_blocks_from_a_band():
+    """half_alignment says 'within > across' for both; block_contrast only for the blocks."""
+    rng = np.random.default_rng(0)
+    u, v = rng.standard_normal(200), rng.standard_normal(200)
+    blocks = np.stack([u + 0.3 * rng.standard_normal(200) for _ in range(5)]
+                      + [v + 0.3 * rng.standard_normal(200) for _ in range(5)])
+    angles = np.linspace(0.0, np.pi, 10)  # a path that turns steadily from u to v: a band
+    band = np.stack([np.cos(a) * u + np.sin(a) * v for a in angles])
+    for vectors in (blocks, band):
+        within, across = paths.half_alignment(vectors)
+        assert within > across + 0.3
+    assert paths.block_contrast(blocks) > 0.5
+    assert abs(paths.block_contrast(band)) < 0.05
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        paths.block_contrast(blocks[:3])

@@ -98,3 +98,31 @@ def test_counts_from_a_partial_spectrum_refuse_to_guess():
     assert probes.count_above(largest_five, 0.5, 5) == 5  # the whole spectrum: an exact count
     curve = probes.count_curve(largest_five, [0.5, 2.5, 6.0], 100)
     np.testing.assert_array_equal(curve, [np.nan, 3, 0])
+
+
+def test_eigh_above_a_threshold_returns_the_same_top_pairs():
+    from landscape import toy as toy_module
+
+    rng = np.random.default_rng(4)
+    basis, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    values = np.array([3.0, 2.0, 1.0, 0.5] + [1e-6] * 8)
+    landscape = toy_module.QuadraticBasins([np.zeros(12)], [values], [basis])
+    hessian = probes.Hessian(landscape, np.zeros(12, np.float32))
+    top, vectors = hessian.eigh(above=0.1)
+    np.testing.assert_allclose(top, [0.5, 1.0, 2.0, 3.0], rtol=1e-4)
+    all_values, all_vectors = hessian.eigh()
+    np.testing.assert_allclose(np.abs(vectors.T @ all_vectors[:, -4:]), np.eye(4), atol=1e-3)
+
+
+def test_quadratic_basins_rebuild_a_quadratic_landscape_from_its_hessians():
+    rng = np.random.default_rng(5)
+    basis, _ = np.linalg.qr(rng.standard_normal((10, 10)))
+    centres = np.stack([np.full(10, -3.0), np.full(10, 3.0)])
+    values = np.array([[2.0, 1.0, 0.3] + [0.0] * 7, [4.0, 0.5, 0.2] + [0.0] * 7])
+    original = toy.QuadraticBasins(centres, values, np.stack([basis, basis]), losses=[0.1, 0.2])
+    rebuilt = probes.quadratic_basins(original, centres, threshold=0.1)
+    points = rng.normal(scale=0.3, size=(5, 10)).astype(np.float32)
+    for centre in centres:
+        np.testing.assert_allclose(rebuilt.losses(centre + points), original.losses(centre + points), rtol=1e-3)
+    with pytest.raises(ValueError, match="threshold"):
+        probes.quadratic_basins(original, centres, threshold=-1.0)

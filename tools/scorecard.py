@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Write book/scorecard.md: every claim check of every lesson, with its verdict and a link.
+"""Write book/scorecard.md, the book's verdict table, from the executed lessons.
 
-The page is generated from the lessons themselves: each ``claims.check(...)`` call in a
-lesson's code names the claim (``paper=``), where it was tested (``on=``) and what the
-book found (``verdict=``) as literal strings, which this tool reads with ``ast`` (no
-lesson is executed). ``python3 tasks.py book`` runs it; a test fails when the committed
-page differs from what it would write.
+Every check of a lesson (``claims.check``, ``finding``, ``sanity``, ``beyond``) stores a
+JSON record in its output's metadata: the claim, the paper's section, what it was tested
+on, whose reading, each measured part with its interval and bar, the verdict and the
+scale. This tool reads those records from the committed notebooks (``lessons/*.ipynb``,
+executed by ``python3 tasks.py book``), in the order the lessons show them, and writes
+one table per chapter and the totals per verdict. No lesson is executed here; a test
+fails when the committed page differs from what this would write.
 
     python tools/scorecard.py           # write book/scorecard.md
     python tools/scorecard.py --check   # exit 1 if book/scorecard.md is out of date
@@ -13,79 +15,108 @@ page differs from what it would write.
 from __future__ import annotations
 
 import argparse
-import ast
+import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "book" / "scorecard.md"
-VERDICT_ORDER = ("reproduced", "partly", "not reproduced", "sanity")
-WHERE = {"toy": "toy landscape", "real": "real network", "both": "toy and real", "geometry": "geometry"}
+METADATA_KEY = "landscape_claim"  # landscape.claims.METADATA_KEY (this tool runs without TensorFlow)
+CLAIM_ORDER = ("reproduced", "partly", "not reproduced", "inconclusive")
+FINDING_ORDER = ("supported", "partly", "contradicted", "inconclusive")
+WHERE = {"toy": "toy", "real": "real network", "both": "toy and real", "geometry": "geometry"}
+READING = {"paper": "paper's", "book": "book's", None: ""}
 
 
-def claim_calls(source: str):
-    """The literal arguments of every ``claims.check(...)`` call in a cell's source."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:  # IPython magics (the Colab cell): no claim there
-        return
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check"
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "claims"):
-            keywords = {k.arg: k.value for k in node.keywords}
-            fields = {"key": node.args[0] if node.args else None, **{k: keywords.get(k) for k in
-                                                                     ("paper", "verdict", "on")}}
-            if not all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in fields.values()):
-                raise ValueError(f"claims.check at line {node.lineno}: key, paper, verdict and on must be "
-                                 "literal strings (the scorecard reads them without running the lesson)")
-            yield {name: value.value for name, value in fields.items()}
+def notebook_records(path: Path) -> tuple[str, list[dict]]:
+    """The lesson's title and the records of its checks, in cell order."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    title, records = path.stem, []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown" and title == path.stem:
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    title = line[2:].strip()
+                    break
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get(METADATA_KEY)
+            if record is not None:
+                records.append(record)
+    return title, records
 
 
-def lesson_claims(md_path: Path) -> tuple[str, list[dict]]:
-    import jupytext
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
-    notebook = jupytext.read(md_path, fmt="md:myst")
-    title = next((line.lstrip("# ").strip() for cell in notebook.cells if cell.cell_type == "markdown"
-                  for line in cell.source.splitlines() if line.startswith("# ")), md_path.stem)
-    found = [claim for cell in notebook.cells if cell.cell_type == "code" for claim in claim_calls(cell.source)]
-    return title, found
+
+def _measured(record: dict) -> str:
+    if record["kind"] == "sanity":
+        return _cell(record["measured"])
+    return "; ".join(_cell(f"{p['name']}: {p['described']}") for p in record["parts"])
+
+
+def _bars(record: dict) -> str:
+    return "; ".join(_cell(p["bar"]) for p in record.get("parts", []) if p.get("bar")) or ""
 
 
 def render() -> str:
-    lessons = sorted((ROOT / "lessons").glob("*.md"))
-    chapters = [(md, *lesson_claims(md)) for md in lessons]
-    every = [claim for _, _, found in chapters for claim in found]
-    keys = [claim["key"] for claim in every]
-    duplicates = sorted({k for k in keys if keys.count(k) > 1})
-    if duplicates:
-        raise ValueError(f"claim keys must be unique in the book; repeated: {duplicates}")
-    totals = ", ".join(f"{sum(c['verdict'] == v for c in every)} {v}" for v in VERDICT_ORDER)
+    chapters = [(path, *notebook_records(path)) for path in sorted((ROOT / "lessons").glob("*.ipynb"))]
+    every = [record for _, _, records in chapters for record in records]
+    keys = [record["key"] for record in every]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"check keys must be unique in the book; repeated: {repeated}")
+    undecided = [r["key"] for r in every if r["verdict"] is None]
+    if undecided:
+        raise ValueError(f"the lessons hold checks that were not decided (executed at paper-dry-run?): {undecided}")
+    claims = [r for r in every if r["kind"] == "claim"]
+    findings = [r for r in every if r["kind"] == "finding"]
+    scales = sorted({r["scale"] for r in every})
+
+    def totals(records, order):
+        return ", ".join(f"{sum(r['verdict'] == v for r in records)} {v}" for v in order)
+
     lines = [
         "# Scorecard: the paper's claims in this book",
         "",
-        "<!-- Generated by tools/scorecard.py from the claim checks of the lessons; do not edit. -->",
+        "<!-- Generated by tools/scorecard.py from the checks stored in the executed lessons; do not edit. -->",
         "",
-        "Every claim of the paper that a chapter tests ends in a *claim check*: a cell that measures",
-        "the quantity, prints it beside the claim and asserts what the chapter says about it. This",
-        "page lists them all, generated from the lessons themselves. The verdicts:",
+        "Every claim of the paper that a chapter tests ends in a *check*: a cell that measures the",
+        "effect with an interval, compares it with the claim's bar and prints the verdict. This page",
+        "collects them all from the executed lessons. How a verdict is decided, and what each word",
+        "means, is written once, in [How this book decides](evidence.md); in short:",
         "",
-        "- **reproduced**: the paper's claim holds at the `quick` scale, and the check asserts it;",
-        "- **partly**: it holds in a weaker or qualified form, which the chapter states;",
-        "- **not reproduced**: it does not hold here, and the check asserts what was found instead;",
-        "- **sanity**: a check of a construction or a textbook fact, not evidence for the paper.",
+        "- **reproduced**: the whole interval lies on the claim's side of the bar;",
+        "- **not reproduced**: the whole interval lies on the other side: the measurement could have",
+        "  shown the effect and excludes it;",
+        "- **inconclusive**: the interval straddles the bar; the check prints how many more seeds,",
+        "  pairs or test images would decide;",
+        "- **partly**: a claim of several parts, some reproduced and some not (or undecided);",
+        "- the book's **findings** (not claims of the paper) are decided by the same rule",
+        "  (supported, contradicted, inconclusive); **sanity** checks hold by construction and are",
+        "  not evidence; **beyond the paper** marks a speculation of the paper, measured, not scored.",
         "",
-        f"In all: {totals}. Each link opens the cell that decides.",
+        f"Claims of the paper: {len(claims)} checks; {totals(claims, CLAIM_ORDER)}.",
+        f"Findings of the book: {len(findings)}; {totals(findings, FINDING_ORDER)}.",
+        f"Sanity checks: {sum(r['kind'] == 'sanity' for r in every)}. "
+        f"Beyond the paper (not scored): {sum(r['kind'] == 'beyond' for r in every)}.",
+        f"Measured at scale: {', '.join(scales)}. Intervals are 95% unless the row says otherwise.",
+        "Each link opens the cell that decides.",
         "",
     ]
-    for md, title, found in chapters:
-        if not found:
+    for path, title, records in chapters:
+        if not records:
             continue
-        lines += [f"## [{title}](../lessons/{md.stem}.ipynb)", "",
-                  "| claim | tested on | verdict | check |", "| --- | --- | --- | --- |"]
-        for claim in found:
-            paper = claim["paper"].replace("|", "\\|")
-            link = f'<a href="../lessons/{md.stem}.html#claim-{claim["key"]}">{claim["key"]}</a>'
-            lines.append(f"| {paper} | {WHERE[claim['on']]} | {claim['verdict']} | {link} |")
+        lines += [f"## [{title}](../lessons/{path.stem}.ipynb)", "",
+                  "| check | kind | section | tested on | reading | measured [interval] | bar | verdict | scale |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in records:
+            link = f'<a href="../lessons/{path.stem}.html#claim-{r["key"]}">{r["key"]}</a>'
+            kind = {"claim": "paper's claim", "finding": "book's finding", "sanity": "sanity",
+                    "beyond": "beyond the paper"}[r["kind"]]
+            lines.append(f"| {_cell(r['statement'])} ({link}) | {kind} | {_cell(r.get('section') or '')} | "
+                         f"{WHERE[r['on']]} | {READING[r.get('reading')]} | {_measured(r)} | {_bars(r)} | "
+                         f"**{r['verdict']}** | {r['scale']} |")
         lines.append("")
     return "\n".join(lines)
 

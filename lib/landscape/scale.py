@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .core import check_choice
 
-__all__ = ["Scale", "SCALES", "SCALE_NAMES", "DRY_RUN", "get_scale", "is_dry_run"]
+__all__ = ["Scale", "SCALES", "SCALE_NAMES", "DRY_RUN", "get_scale", "is_dry_run", "current_scale_name"]
 
 DRY_RUN = "paper-dry-run"
 
@@ -88,7 +88,8 @@ class Tunnels:
     l2: float  # L2 coefficient of the regularized network
     hessian_k: int = work(8)     # eigenvalues computed by Lanczos when the Hessian is too large to form
     hessian_examples: int | None = work(64)  # training examples the Hessian is computed on (None: all)
-    pairs: int = work(1)         # pairs of optima the headline numbers are repeated on
+    pairs: int = work(1)         # pairs of optima the real network's numbers are repeated on
+    toy_pairs: int = work(2)     # pairs of optima of the toy landscape
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Connectors:
     recipe_steps: int = work(5)  # Adam steps of the paper's hyperplane recipe on the toy
     recipe_learning_rate: float
     toy_held_out: int = work(20)  # held-out points of each toy evaluation
+    toy_sets: int = work(1)      # independent sets of toy optima the claims are repeated on
     real_m: int                  # largest m on the real network
     mlp_widths: tuple            # the real network when the model is an MLP (small: exact Hessians)
     train_steps: int = work(5)   # Adam steps of each real optimum (minibatch: the network section's)
@@ -226,10 +228,10 @@ SCALES = {
                             kind="dense", radius_seeds=3, max_train=None, max_test=None),
         tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=40, curve_bends=8,
                         curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
-                        hessian_k=1000, hessian_examples=None, pairs=3),
+                        hessian_k=1000, hessian_examples=512, pairs=3, toy_pairs=6),
         connectors=Connectors(toy=(200, 180), toy_m=10, toy_steps=1500, toy_learning_rate=1e-3, stars_steps=300,
                               stars_per_face=2, stars_learning_rate=0.1, stars_t_start=0.02, recipe_steps=300,
-                              recipe_learning_rate=1e-2, toy_held_out=1000, real_m=5, mlp_widths=(16,),
+                              recipe_learning_rate=1e-2, toy_held_out=1000, toy_sets=3, real_m=5, mlp_widths=(16,),
                               train_steps=1000, learning_rate=1e-2, batch_size=128, steps=500, joint_batch=64,
                               l2=1e-4, held_out=200, evaluation_examples=None, hessian_k=1000,
                               hessian_examples=None),
@@ -244,7 +246,7 @@ SCALES = {
                       learning_rate=1e-2, batch_size=64, width=64,
                       learning_rates=(5e-4, 1e-3, 3e-3, 1e-2, 2e-2), batch_sizes=(16, 32, 64, 128, 256),
                       l2s=(0.0, 5e-5, 1e-4, 2e-4, 3e-4, 3e-3), dropouts=(0.0, 0.1, 0.2, 0.3, 0.5),
-                      net_widths=(16, 32, 64, 128, 256), sweep_values=6, seeds=2, target_loss=0.03,
+                      net_widths=(16, 32, 64, 128, 256), sweep_values=6, seeds=3, target_loss=0.03,
                       max_steps=2500, check_every=5, check_examples=None, fixed_epochs=20, probe_examples=512,
                       probe_directions=12, probe_radii=(0.1, 0.15, 0.22, 0.32, 0.48, 0.7, 1.0, 1.5, 2.2, 3.3, 5.0),
                       thresholds=(0.25, 1.0), profile_directions=50,
@@ -264,10 +266,10 @@ SCALES = {
                             max_train=None, max_test=None),
         tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
                         curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
-                        hessian_k=1000, hessian_examples=2048, pairs=3),
+                        hessian_k=1000, hessian_examples=2048, pairs=3, toy_pairs=6),
         connectors=Connectors(toy=(2000, 1800), toy_m=10, toy_steps=5000, toy_learning_rate=1e-3, stars_steps=300,
                               stars_per_face=2, stars_learning_rate=0.1, stars_t_start=0.02, recipe_steps=300,
-                              recipe_learning_rate=1e-2, toy_held_out=1000, real_m=5, mlp_widths=(200, 200),
+                              recipe_learning_rate=1e-2, toy_held_out=1000, toy_sets=3, real_m=5, mlp_widths=(200, 200),
                               train_steps=20_000, learning_rate=1e-3, batch_size=128, steps=2000, joint_batch=64,
                               l2=1e-4, held_out=100, evaluation_examples=5000, hessian_k=1000,
                               hessian_examples=2048),
@@ -300,7 +302,18 @@ def get_scale(name: str | None = None) -> Scale:
     if name is None or name == "":
         name = os.environ.get("LANDSCAPE_SCALE") or "quick"
     check_choice(name, "scale (the argument or LANDSCAPE_SCALE)", SCALE_NAMES)
+    global _current
+    _current = name
     return SCALES["paper"].dry_run() if name == DRY_RUN else SCALES[name]
+
+
+_current: str | None = None  # the scale the last get_scale call chose (what a lesson runs at)
+
+
+def current_scale_name() -> str:
+    """The scale a lesson runs at: the last one :func:`get_scale` chose, else ``$LANDSCAPE_SCALE``
+    or "quick" (claim checks record it beside their verdict)."""
+    return _current or os.environ.get("LANDSCAPE_SCALE") or "quick"
 
 
 def is_dry_run() -> bool:

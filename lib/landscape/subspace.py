@@ -30,6 +30,8 @@ import tensorflow as tf
 from .core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_int_sequence, check_positive,
                    check_seed, compiled, compiled_loss, compiled_loss_and_grad, reused, run_side_by_side,
                    wants_xla_for_batches, workers)
+from . import evidence
+from .evidence import Estimate
 from .train import minimize
 
 __all__ = ["KINDS", "PROJECTIONS", "DenseProjection", "SparseProjection", "FastfoodProjection", "RandomSubspace",
@@ -474,6 +476,31 @@ class IntrinsicDimensionResult:
             raise ValueError("d_int needs accuracies: use a classifier landscape and full_space=True")
         reached = np.flatnonzero(self.accuracy.mean(axis=1) >= level * self.full_space_accuracy.mean())
         return int(self.dims[reached[0]]) if reached.size else None
+
+    def limiting_dimension_bracket(self, fraction: float = 0.01) -> Estimate:
+        """:meth:`limiting_dimension` as a bracket of the grid: from the last d whose mean final
+        loss is at or above ``fraction`` of the initial loss to the first below it."""
+        return self._crossing(self.relative_loss.mean(axis=1) < fraction, "loss crossing")
+
+    def d_int_bracket(self, level: float = 0.9) -> Estimate:
+        """:meth:`d_int` as a bracket of the grid: from the last d whose mean accuracy is below
+        ``level`` times the full-space accuracy to the first that reaches it."""
+        if self.accuracy is None or self.full_space_accuracy is None:
+            raise ValueError("d_int needs accuracies: use a classifier landscape and full_space=True")
+        reached = self.accuracy.mean(axis=1) >= level * self.full_space_accuracy.mean()
+        return self._crossing(reached, f"d_int{round(level * 100)} crossing")
+
+    def _crossing(self, reached: np.ndarray, method: str) -> Estimate:
+        """The bracket [last d before the first reached, first reached] (0 below the grid; NaN
+        value and an infinite end if no d of the grid is reached)."""
+        dims = self.dims.astype(float)
+        first = np.flatnonzero(reached)
+        if not first.size:
+            return evidence.bracket(dims[-1], np.inf, value=np.nan, unit="grid dimensions",
+                                    method=f"grid bracket of the {method}")
+        low = dims[first[0] - 1] if first[0] > 0 else 0.0
+        return evidence.bracket(low, dims[first[0]], value=dims[first[0]], unit="grid dimensions",
+                                method=f"grid bracket of the {method}")
 
     def d_int_per_seed(self, level: float = 0.9) -> list:
         """:meth:`d_int` of each seed's subspaces alone (against the same full-space accuracy)."""

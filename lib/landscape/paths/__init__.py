@@ -9,13 +9,14 @@
 from .connectors import (METHODS, Connector, ConnectorEvaluation, EnsembleComparison, build_connector,
                          compare_ensembles, dirichlet_weights, face_masks, subdivision_points, union_prediction)
 from .curves import CURVES, Bezier, Polychain, train_curve
-from .diagnostics import (bootstrap_interval, cosine_similarity_matrix, deviations, half_alignment,
+from .diagnostics import (block_contrast, bootstrap_interval, cosine_similarity_matrix, deviations, half_alignment,
                           label_changes)
 from .profiles import PathProfile, Polyline, arc_positions, evaluate_points, linear_path, polyline_path
 from .tunnels import HyperplaneLandscape, build_tunnel
 
 __all__ = ["PathProfile", "Polyline", "arc_positions", "evaluate_points", "linear_path", "polyline_path",
            "HyperplaneLandscape", "build_tunnel", "CURVES", "Polychain", "Bezier", "train_curve",
-           "deviations", "cosine_similarity_matrix", "half_alignment", "label_changes", "bootstrap_interval",
+           "deviations", "cosine_similarity_matrix", "half_alignment", "block_contrast", "label_changes",
+           "bootstrap_interval",
            "METHODS", "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector",
            "compare_ensembles", "dirichlet_weights", "face_masks", "subdivision_points", "union_prediction"]

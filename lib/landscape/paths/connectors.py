@@ -52,9 +52,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from .. import train
+from .. import evidence, train
 from ..core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_number,
                     check_positive, check_seed, compiled, value_and_gradient)
+from ..evidence import Estimate
 from ..toy import WedgeLandscape
 
 __all__ = ["METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "Connector", "ConnectorEvaluation",
@@ -131,7 +132,8 @@ def union_prediction(dim: int, short: int, m: int) -> float:
 class ConnectorEvaluation:
     """Loss at ``num_points`` held-out uniform points of the simplex on the connector and,
     at the same barycentric weights, on the plain convex hull of the optima;
-    ``vertex_loss`` is the highest loss of the optima themselves."""
+    ``vertex_loss`` is the highest loss of the optima themselves, ``vertex_mean`` their mean.
+    ``losses`` and ``hull_losses`` hold the loss at every held-out point."""
 
     highest: float
     mean: float
@@ -139,11 +141,47 @@ class ConnectorEvaluation:
     hull_mean: float
     vertex_loss: float
     num_points: int
+    vertex_mean: float = 0.0
+    losses: np.ndarray = field(default=None, repr=False, compare=False)  # (the scalars above summarize them)
+    hull_losses: np.ndarray = field(default=None, repr=False, compare=False)
 
     @property
     def fraction_of_hull(self) -> float:
         """The connector's highest held-out loss as a fraction of the hull's."""
         return self.highest / self.hull_highest
+
+    @property
+    def barrier_fraction(self) -> float:
+        """The connector's barrier (highest held-out loss minus the optima's mean loss) as a
+        fraction of the hull's at the same points: the book's measure of a low-loss surface."""
+        return (self.highest - self.vertex_mean) / (self.hull_highest - self.vertex_mean)
+
+    @property
+    def over_optima(self) -> float:
+        """The connector's highest held-out loss over the optima's mean loss (the strict
+        reading of a low-loss surface: every point as low as an optimum, within a factor)."""
+        return self.highest / self.vertex_mean
+
+    def barrier_fraction_estimate(self, resamples: int = 2000, seed: int = 0) -> Estimate:
+        """:attr:`barrier_fraction` with a percentile bootstrap over the held-out points (the
+        same points for the connector and the hull). It covers the sampling of the surface
+        only, not the choice of the optima."""
+        return self._bootstrap(lambda on, hull: (on.max(axis=1) - self.vertex_mean)
+                               / (hull.max(axis=1) - self.vertex_mean), self.barrier_fraction, resamples, seed)
+
+    def over_optima_estimate(self, resamples: int = 2000, seed: int = 0) -> Estimate:
+        """:attr:`over_optima` with a percentile bootstrap over the held-out points."""
+        return self._bootstrap(lambda on, hull: on.max(axis=1) / self.vertex_mean, self.over_optima, resamples, seed)
+
+    def _bootstrap(self, statistic, value: float, resamples: int, seed: int) -> Estimate:
+        if self.losses is None or self.hull_losses is None or self.num_points < 2:
+            raise ValueError("the evaluation holds no per-point losses (evaluate with num_points >= 2)")
+        resamples = check_int(resamples, "resamples", minimum=100)
+        rows = np.random.default_rng(check_seed(seed)).integers(0, self.num_points, (resamples, self.num_points))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            low, high = evidence.percentiles(statistic(self.losses[rows], self.hull_losses[rows]))
+        return Estimate(value, min(float(low), value), max(float(high), value), "bootstrap", self.num_points,
+                        "held-out points")
 
 
 @dataclass
@@ -200,7 +238,9 @@ class Connector:
         at_vertices = _losses(landscape, tf.constant(self.optima))
         return ConnectorEvaluation(highest=float(on_connector.max()), mean=float(on_connector.mean()),
                                    hull_highest=float(on_hull.max()), hull_mean=float(on_hull.mean()),
-                                   vertex_loss=float(at_vertices.max()), num_points=num_points)
+                                   vertex_loss=float(at_vertices.max()), num_points=num_points,
+                                   vertex_mean=float(at_vertices.mean()), losses=np.asarray(on_connector, np.float64),
+                                   hull_losses=np.asarray(on_hull, np.float64))
 
 
 def _check_weights(weights, count: int) -> np.ndarray:
@@ -450,6 +490,7 @@ class EnsembleComparison:
     member_accuracy: np.ndarray
     ensemble_accuracy: float
     disagreement: float
+    ensemble_correct: np.ndarray = field(default=None, repr=False, compare=False)  # per example: the ensemble is right
 
 
 def compare_ensembles(landscape, members, split: str = "test") -> EnsembleComparison:
@@ -467,7 +508,9 @@ def compare_ensembles(landscape, members, split: str = "test") -> EnsembleCompar
                               for i, p in enumerate(rows)])
     predicted = probabilities.argmax(axis=2)
     pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))]
+    ensemble_correct = probabilities.mean(axis=0).argmax(axis=1) == np.asarray(labels)
     return EnsembleComparison(
         member_accuracy=np.mean(predicted == labels, axis=1),
-        ensemble_accuracy=float(np.mean(probabilities.mean(axis=0).argmax(axis=1) == labels)),
-        disagreement=float(np.mean([np.mean(predicted[i] != predicted[j]) for i, j in pairs])))
+        ensemble_accuracy=float(np.mean(ensemble_correct)),
+        disagreement=float(np.mean([np.mean(predicted[i] != predicted[j]) for i, j in pairs])),
+        ensemble_correct=ensemble_correct)

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..core import Classifier, as_params, as_points, check_choice, check_fraction, check_int, check_seed
 
-__all__ = ["deviations", "cosine_similarity_matrix", "half_alignment", "LabelChanges", "label_changes",
-           "bootstrap_interval"]
+__all__ = ["deviations", "cosine_similarity_matrix", "half_alignment", "block_contrast", "LabelChanges",
+           "label_changes", "bootstrap_interval"]
 
 
 def deviations(a, b, points) -> np.ndarray:
@@ -50,6 +50,35 @@ def half_alignment(vectors) -> tuple[float, float]:
     within = 0.5 * (similarity[np.ix_(first, first)][off_diagonal].mean()
                     + similarity[np.ix_(second, second)][off_diagonal].mean())
     return float(within), float(similarity[np.ix_(first, second)].mean())
+
+
+def block_contrast(vectors) -> float:
+    """Two blocks, or a band? The mean cosine similarity of pairs of rows in the same half
+    minus that of pairs in different halves *the same number of rows apart*, averaged over
+    the separations at which both kinds of pair exist.
+
+    :func:`half_alignment` cannot tell two blocks from a band: if each row resembles its
+    neighbours and less and less the rows farther away (a path that turns gradually), rows
+    of one half are closer together on average than rows of different halves, so "within"
+    exceeds "across" without any switch. Comparing pairs at equal separation removes that:
+    a band gives about 0, two blocks (aligned within each half, not across) a positive value.
+    With an odd number of rows the middle one is left out, as in :func:`half_alignment`.
+    """
+    similarity = cosine_similarity_matrix(vectors)
+    half = len(similarity) // 2
+    if half < 2:
+        raise ValueError(f"vectors must hold at least 4 rows (2 per half), got {len(similarity)}")
+    rows = np.concatenate([np.arange(half), np.arange(len(similarity) - half, len(similarity))])
+    in_first = np.arange(2 * half) < half
+    contrasts = []
+    for lag in range(1, 2 * half):
+        i = np.arange(2 * half - lag)
+        j = i + lag
+        same = in_first[i] == in_first[j]
+        if same.any() and (~same).any():
+            values = similarity[rows[i], rows[j]]
+            contrasts.append(values[same].mean() - values[~same].mean())
+    return float(np.mean(contrasts))
 
 
 @dataclass

@@ -8,13 +8,13 @@
   hyperparameters, and their tunnel widths.
 """
 from .hessian import (MAX_EXACT_DIM, Hessian, count_above, count_curve, hessian_eigenvalues, hessian_vector_product,
-                      short_directions)
+                      quadratic_basins, short_directions)
 from .radial import (NORMALIZATIONS, Cut2D, RadialProfile, TunnelWidth, crossing_radii, filter_normalized_direction,
                      radial_profile, random_cut_2d, random_directions, tunnel_width)
 from .sweeps import SWEPT, Run, SweepSetup, TrainedRun, WidthSweep, rank_correlation, sweep_runs, width_sweep
 
 __all__ = ["MAX_EXACT_DIM", "Hessian", "count_above", "count_curve", "hessian_eigenvalues", "hessian_vector_product",
-           "short_directions",
+           "quadratic_basins", "short_directions",
            "NORMALIZATIONS", "Cut2D", "RadialProfile", "TunnelWidth", "crossing_radii", "filter_normalized_direction",
            "radial_profile", "random_cut_2d", "random_directions", "tunnel_width",
            "SWEPT", "Run", "SweepSetup", "TrainedRun", "WidthSweep", "rank_correlation", "sweep_runs", "width_sweep"]

@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..core import (CountsShortDirections, as_params, check_choice, check_int, check_positive, check_seed,
+from ..core import (CountsShortDirections, as_params, as_points, check_choice, check_int, check_positive, check_seed,
                     compiled)
 from ..scale import is_dry_run
 
-__all__ = ["MAX_EXACT_DIM", "Hessian", "hessian_eigenvalues", "hessian_vector_product", "count_above", "count_curve",
+__all__ = ["MAX_EXACT_DIM", "Hessian", "quadratic_basins", "hessian_eigenvalues", "hessian_vector_product", "count_above", "count_curve",
            "short_directions"]
 
 MAX_EXACT_DIM = 4096  # above this the Hessian is not formed; Lanczos is used
@@ -79,12 +79,22 @@ class Hessian:
         self._matrix = 0.5 * (hessian + hessian.T)
         return self._matrix
 
-    def eigh(self) -> tuple[np.ndarray, np.ndarray]:
-        """All eigenvalues (ascending) and eigenvectors (columns), from the formed Hessian;
-        the eigenvalues are kept for :meth:`eigenvalues`."""
-        values, vectors = np.linalg.eigh(self.matrix())
-        self._spectrum = values[::-1]
-        return values, vectors
+    def eigh(self, above: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvalues (ascending) and eigenvectors (columns), from the formed Hessian: all of
+        them (kept for :meth:`eigenvalues`), or with ``above`` only those above it, found by
+        LAPACK's subset solver in single precision, several times faster when they are a
+        minority (the Hessian's entries are single-precision sums to begin with)."""
+        if above is None:
+            values, vectors = np.linalg.eigh(self.matrix())
+            self._spectrum = values[::-1]
+            return values, vectors
+        from scipy.linalg import eigh
+
+        above = float(above)
+        if not np.isfinite(above):
+            raise ValueError(f"above must be a finite threshold, got {above!r}")
+        values, vectors = eigh(self.matrix().astype(np.float32), subset_by_value=(above, np.inf), driver="evr")
+        return values.astype(np.float64), vectors.astype(np.float64)
 
     def eigenvalues(self, k: int | None = None, *, which: str = "largest", method: str = "auto",
                     above: float | None = None) -> np.ndarray:
@@ -212,3 +222,23 @@ def short_directions(landscape, params, *, threshold: float | None = None, toler
         raise ValueError(f"threshold={threshold:g} is at or below the numerical floor {floor:.3g} (the most "
                          "negative eigenvalue's size): the count would include noise; raise the threshold")
     return count_above(eigenvalues, threshold, hessian.dim)
+
+
+def quadratic_basins(landscape, optima, *, threshold: float = 1e-4, hessian_landscape=None):
+    """A null model without wedges, built from a landscape itself: one quadratic basin around
+    each optimum (:class:`landscape.toy.QuadraticBasins`), curved as the exact Hessian there in
+    its eigen-directions above ``threshold`` and flat in the others, at the optimum's own loss.
+    ``hessian_landscape`` (default ``landscape``) is what the Hessians are computed on, e.g. a
+    subset of the training examples. Needs dim <= MAX_EXACT_DIM (the Hessians are formed)."""
+    from ..toy import QuadraticBasins
+
+    hessian_landscape = landscape if hessian_landscape is None else hessian_landscape
+    optima = as_points(optima, landscape.dim).numpy()
+    threshold = check_positive(threshold, "threshold")
+    curved = []
+    for point in optima:
+        curved.append(Hessian(hessian_landscape, point).eigh(above=threshold))
+    rank = max(1, max(len(values) for values, _ in curved))  # pad the others with flat (zero) directions
+    return QuadraticBasins(optima, [np.pad(values, (0, rank - len(values))) for values, _ in curved],
+                           [np.pad(vectors, ((0, 0), (0, rank - vectors.shape[1]))) for _, vectors in curved],
+                           losses=[float(landscape.loss(point)) for point in optima])
