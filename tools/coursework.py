@@ -230,7 +230,8 @@ def read_lesson(stem: str):
         elif inside and not cell.get("metadata", {}).get("grader"):
             docstrings = cell.get("metadata", {}).get("student_docstrings") or {}
             names = [node.name for node in _solution_functions(cell.source, where)]
-            if not isinstance(docstrings, dict) or sorted(docstrings) != sorted(names):
+            if not isinstance(docstrings, dict) or sorted(docstrings) != sorted(names) or not all(
+                    isinstance(text, str) and text.strip() for text in docstrings.values()):
                 raise ValueError(f"{where}: the solution cell of {current.label} defines {', '.join(names)}; its "
                                  f"metadata student_docstrings must give each one's stub docstring (the task, not "
                                  f"the answer), got {sorted(docstrings) if isinstance(docstrings, dict) else docstrings!r}")
