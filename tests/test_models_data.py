@@ -113,6 +113,9 @@ def test_mnist1d_is_generated_in_memory_and_keeps_the_global_random_state(tmp_pa
     assert not list(tmp_path.iterdir())
     again = data.load_dataset("mnist1d", max_train=10)
     np.testing.assert_array_equal(again.x_test, dataset.x_test)
+    large = data.load_dataset("mnist1d_large")
+    assert (len(large.x_train), len(large.x_test)) == (20_000, 5_000) and large.input_shape == (40, 1)
+    assert set(np.unique(large.y_test)) == set(range(10))
 
 
 def test_keras_loaders_read_their_cache_layout(tmp_path, monkeypatch):

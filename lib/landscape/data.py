@@ -4,7 +4,9 @@ Two datasets work offline: ``digits`` (8x8 handwritten digits, ships with
 scikit-learn; the ``quick`` scale's default) and ``mnist1d`` (MNIST-1D, Greydanus
 2020: 10,000 one-dimensional signals of 40 samples generated in memory, exactly as
 the ``mnist1d`` package generates them, made for science-of-deep-learning experiments
-on a CPU; a CNN beats an MLP on it by a wide margin). The others are downloaded by Keras on
+on a CPU; a CNN beats an MLP on it by a wide margin), and ``mnist1d_large`` (the same
+generator, 25,000 signals: test sets of 5,000 that resolve a point of accuracy, for the
+``medium`` scale). The others are downloaded by Keras on
 first use (and cached in ``~/.keras/datasets``); offline, loading them fails
 with :class:`DatasetUnavailableError`, which says what to do.
 """
@@ -25,8 +27,9 @@ _KERAS_DATASETS = {
     "cifar10": ("cifar10", "cifar-10-batches-py.tar.gz", 10),
     "cifar100": ("cifar100", "cifar-100-python.tar.gz", 100),
 }
-DATASETS = ("digits", "mnist1d") + tuple(_KERAS_DATASETS)
+DATASETS = ("digits", "mnist1d", "mnist1d_large") + tuple(_KERAS_DATASETS)
 MNIST1D_SAMPLES = 10_000  # 8,000 train / 2,000 test
+MNIST1D_LARGE_SAMPLES = 25_000  # 20,000 train / 5,000 test: test sets that resolve a point of accuracy
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -70,8 +73,9 @@ def load_dataset(name: str = "digits", *, max_train: int | None = None, max_test
 
     if name == "digits":
         x_train, y_train, x_test, y_test, num_classes = _load_digits(seed)
-    elif name == "mnist1d":
-        x_train, y_train, x_test, y_test, num_classes = _load_mnist1d()
+    elif name in ("mnist1d", "mnist1d_large"):
+        x_train, y_train, x_test, y_test, num_classes = _load_mnist1d(
+            MNIST1D_SAMPLES if name == "mnist1d" else MNIST1D_LARGE_SAMPLES)
     else:
         x_train, y_train, x_test, y_test, num_classes = _load_keras(name)
 
@@ -180,8 +184,8 @@ def make_mnist1d(num_samples: int = MNIST1D_SAMPLES, seed: int = 42):
     return x[:split], y[:split], x[split:], y[split:]
 
 
-def _load_mnist1d():
-    x_train, y_train, x_test, y_test = make_mnist1d(MNIST1D_SAMPLES)
+def _load_mnist1d(num_samples: int):
+    x_train, y_train, x_test, y_test = make_mnist1d(num_samples)
 
     def signals(x):
         return np.asarray(x, np.float32)[..., None]
