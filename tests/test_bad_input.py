@@ -255,7 +255,7 @@ TABLE = [
     ("cache name", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a b", {}, train.MinimizeResult(ONES5, ONES5, 0.0)), ValueError, "name must be letters"),
     ("cache result not dataclass", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a", {}, {"x": 1}), TypeError, "result must be a dataclass instance"),
     ("cache object field", lambda W, R: cache.ResultCache("/tmp/landscape-bad-input").save("a", {}, train.MinimizeResult(ONES5, ONES5, object())), TypeError, "field 'final_loss' holds a object"),
-    ("scale name", lambda W, R: scale.get_scale("huge"), ValueError, "scale .* must be one of 'quick', 'paper', 'paper-dry-run'"),
+    ("scale name", lambda W, R: scale.get_scale("huge"), ValueError, "scale .* must be one of 'quick', 'medium', 'paper', 'paper-dry-run', 'medium-dry-run'"),
     ("claim key", lambda W, R: claims.check("Bad Key", paper="p", section="1", on="toy", expect="reproduced", estimate=evidence.mean([1.0, 2.0], unit="seeds"), bar=evidence.above(0)), ValueError, "key must be lowercase"),
     ("claim expect", lambda W, R: claims.check("a", paper="p", section="1", on="toy", expect="yes", estimate=evidence.mean([1.0, 2.0], unit="seeds"), bar=evidence.above(0)), ValueError, "expect must be one of"),
     ("claim no estimate", lambda W, R: claims.check("a", paper="p", section="1", on="toy", expect="reproduced"), ValueError, "give either estimate= and bar="),

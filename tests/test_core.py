@@ -153,9 +153,9 @@ def test_scales(monkeypatch):
     assert scale.get_scale().name == "paper"
     monkeypatch.setenv("LANDSCAPE_SCALE", "")
     assert scale.get_scale().name == "quick"  # as the executor reads it
-    with pytest.raises(ValueError, match="scale .* must be one of 'quick', 'paper'"):
+    with pytest.raises(ValueError, match="scale .* must be one of 'quick', 'medium', 'paper'"):
         scale.get_scale("huge")
-    monkeypatch.setenv("LANDSCAPE_SCALE", "medium")
+    monkeypatch.setenv("LANDSCAPE_SCALE", "large")
     with pytest.raises(ValueError, match="LANDSCAPE_SCALE"):
         scale.get_scale()
     for preset in scale.SCALES.values():
@@ -169,6 +169,16 @@ def test_dry_run_keeps_the_sizes_and_cuts_the_work():
         paper.toy.dim, paper.network.model, paper.subspaces.dims, paper.subspaces.kind)
     assert dry.toy.steps <= 5 < paper.toy.steps and dry.network.max_train == 64
     assert dry.tunnels.hessian_k < paper.tunnels.hessian_k
+    medium = scale.get_scale(scale.MEDIUM_DRY_RUN)
+    assert medium.name == "medium-dry-run" and medium.network.dataset == scale.get_scale("medium").network.dataset
+    assert medium.network.train_steps <= 5 < scale.get_scale("medium").network.train_steps
+
+
+def test_medium_scale_keeps_quick_toys_and_resolves_real_networks():
+    quick, medium = scale.get_scale("quick"), scale.get_scale("medium")
+    assert medium.toy == quick.toy and medium.subspaces.toy_pairs == quick.subspaces.toy_pairs
+    assert medium.network.dataset == "mnist1d_large" and medium.network.sizes() == medium.network.channels
+    assert quick.network.sizes() == quick.network.mlp_widths and quick.network.sizes((8,)) == (8,)
 
 
 # -- the result cache -----------------------------------------------------------------------------

@@ -254,3 +254,21 @@ def test_records_are_json_even_for_infinite_intervals(monkeypatch, shown):
                  estimate=evidence.mean([0.5], unit="seeds"), bar=evidence.above(0))
     record = shown[-1]._repr_mimebundle_()[1][claims.METADATA_KEY]
     assert json.loads(json.dumps(record, allow_nan=False))["parts"][0]["low"] == "-inf"
+
+
+def test_expectations_per_scale(monkeypatch, shown):
+    monkeypatch.setattr(scale, "_current", None)
+    straddling = evidence.mean([-0.1, 0.2, 0.05], unit="seeds")
+    expect = {"quick": "inconclusive", "medium": "reproduced"}
+    monkeypatch.setenv("LANDSCAPE_SCALE", "quick")
+    claims.check("a-b", paper="p", section="1", on="real", expect=expect, estimate=straddling, bar=evidence.above(0))
+    monkeypatch.setenv("LANDSCAPE_SCALE", "medium")
+    with pytest.raises(claims.ClaimFailed, match="expects 'reproduced'"):
+        claims.check("a-b", paper="p", section="1", on="real", expect=expect, estimate=straddling,
+                     bar=evidence.above(0))
+    monkeypatch.setenv("LANDSCAPE_SCALE", "paper")  # no expectation stated: shown, not asserted
+    claims.check("a-b", paper="p", section="1", on="real", expect=expect, estimate=straddling, bar=evidence.above(0))
+    assert "not asserted" in repr(shown[-1])
+    with pytest.raises(ValueError, match="a scale of expect must be one of"):
+        claims.check("a-b", paper="p", section="1", on="real", expect={"huge": "reproduced"}, estimate=straddling,
+                     bar=evidence.above(0))

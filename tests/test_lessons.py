@@ -224,7 +224,8 @@ def test_lesson_ends_its_claims_in_claim_checks(md, executor):
 @lesson
 def test_every_check_states_the_verdict_it_expects_as_a_literal(md, executor):
     """The prose states a verdict; the check's expect= must be a literal the reader can see
-    (a string, or a choice between two strings), not computed from the measurement."""
+    (a string, a choice between two strings, or a dict of them by scale), not computed from
+    the measurement."""
     import ast
 
     for cell in code_cells(executor.build_notebook(md)):
@@ -238,7 +239,8 @@ def test_every_check_states_the_verdict_it_expects_as_a_literal(md, executor):
                 expect = {k.arg: k.value for k in node.keywords}.get("expect")
                 assert expect is not None, f"{md.name} line {node.lineno}: claims.{node.func.attr} without expect="
                 literals = [expect] if isinstance(expect, ast.Constant) else (
-                    [expect.body, expect.orelse] if isinstance(expect, ast.IfExp) else [])
+                    [expect.body, expect.orelse] if isinstance(expect, ast.IfExp) else
+                    expect.keys + expect.values if isinstance(expect, ast.Dict) else [])
                 assert literals and all(isinstance(x, ast.Constant) and isinstance(x.value, str) for x in literals), (
                     f"{md.name} line {node.lineno}: expect= must be a literal verdict (or a choice of literals)")
 

@@ -146,3 +146,12 @@ def test_dropout_draws_new_masks_every_step_and_none_when_evaluating(digits_smal
     first, second, again = (float(landscape.minibatch_loss_and_grad(params, tf.constant(s))[0]) for s in (0, 1, 0))
     assert first != second and first == again  # a new mask per step, the same for the same step
     assert float(landscape.loss(params)) == float(landscape.loss(params))  # dropout off when evaluating
+
+
+def test_build_chooses_an_architecture_by_name():
+    cnn = models.build("cnn1d", (40, 1), 10, (8, 8), dropout=0.2, seed=1)
+    assert cnn.name == "cnn1d" and any(isinstance(layer, tf.keras.layers.Dropout) for layer in cnn.layers)
+    net = models.build("mlp", (8, 8, 1), 10, (16,))
+    assert net.count_params() == 64 * 16 + 16 + 16 * 10 + 10
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        models.build("resnet", (8, 8, 1), 10, (16,))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from . import evidence
 from .evidence import Bar, Estimate
-from .scale import current_scale_name, is_dry_run
+from .scale import DRY_RUN_SUFFIX, SCALES, current_scale_name, is_dry_run
 
 __all__ = ["ClaimFailed", "Part", "part", "check", "finding", "sanity", "beyond", "KINDS", "WHERE", "READINGS",
            "CLAIM_VERDICTS", "FINDING_VERDICTS", "METADATA_KEY", "RUBRIC_PAGE"]
@@ -147,7 +147,9 @@ class Check:
     def _status(self) -> str:
         r = self.record
         if r["verdict"] is None:
-            return "not asserted (paper-dry-run: sizes only)"
+            return f"not asserted ({r['scale']}: sizes only)"
+        if r["kind"] in ("claim", "finding") and r["expect"] is None:
+            return f"{r['verdict']} at scale {r['scale']} (not asserted: the lesson states no verdict at this scale)"
         if r["kind"] == "sanity":
             return "holds"
         if r["kind"] == "beyond":
@@ -224,8 +226,22 @@ def _part_record(p: Part, decided: bool) -> dict:
             "units_to_decide": e.units_to_decide(p.bar) if outcome == evidence.UNDECIDED else None}
 
 
-def _decided(key: str, kind: str, statement: str, on: str, parts: list[Part], expect: str, verdicts,
+def _expected(expect, verdicts, scale: str) -> str | None:
+    """The verdict a lesson states at ``scale``: ``expect`` itself, or its entry for the scale
+    (a dict scale -> verdict, for a claim whose verdict differs between scales; None where
+    the lesson states none, e.g. at the paper scale, which this book has not run)."""
+    if isinstance(expect, dict):
+        for name, verdict in expect.items():
+            _choice(name, "a scale of expect", SCALES)
+            _choice(verdict, f"expect[{name!r}]", verdicts)
+        return expect.get(scale.removesuffix(DRY_RUN_SUFFIX))
+    return _choice(expect, "expect", verdicts)
+
+
+def _decided(key: str, kind: str, statement: str, on: str, parts: list[Part], expect, verdicts,
              scale: str | None, extra: dict) -> None:
+    scale = scale or current_scale_name()
+    expect = _expected(expect, verdicts, scale)
     dry = is_dry_run()
     if not dry:
         for p in parts:
@@ -234,19 +250,20 @@ def _decided(key: str, kind: str, statement: str, on: str, parts: list[Part], ex
     records = [_part_record(p, decided=not dry) for p in parts]
     verdict = None if dry else combine([r["outcome"] for r in records], verdicts)
     record = {"key": key, "kind": kind, "statement": statement, "on": on, "expect": expect, "verdict": verdict,
-              "scale": scale or current_scale_name(), "parts": records, **extra}
+              "scale": scale, "parts": records, **extra}
     result = Check(record)
-    if verdict is not None and verdict != expect:
+    if verdict is not None and expect is not None and verdict != expect:
         raise ClaimFailed(f"check {key!r}: the lesson expects {expect!r} for '{statement}', but the rubric "
                           f"decides {verdict!r}:\n{result!r}")
     _show(result)
 
 
-def check(key: str, *, paper: str, section: str, on: str, expect: str, estimate: Estimate | None = None,
+def check(key: str, *, paper: str, section: str, on: str, expect, estimate: Estimate | None = None,
           bar: Bar | None = None, parts=None, reading: str = "paper", detail: str | None = None,
           scale: str | None = None) -> None:
     """A claim of the paper: decide it from ``estimate`` and ``bar`` (or ``parts``) and assert
-    that the verdict is ``expect`` (one of CLAIM_VERDICTS).
+    that the verdict is ``expect`` (one of CLAIM_VERDICTS; or a dict scale -> verdict where the
+    verdict differs between scales, e.g. ``{"quick": "inconclusive", "medium": "reproduced"}``).
 
     ``section`` is where the paper makes the claim ("4.4", "Figure 5"); ``reading`` says whose
     definition the measurement uses where the paper leaves it open ("paper" or "book");
@@ -257,7 +274,7 @@ def check(key: str, *, paper: str, section: str, on: str, expect: str, estimate:
     _text(paper, "paper")
     _text(section, "section")
     _choice(on, "on", WHERE)
-    _choice(expect, "expect", CLAIM_VERDICTS)
+    _expected(expect, CLAIM_VERDICTS, current_scale_name() if scale is None else scale)
     _choice(reading, "reading", READINGS)
     if detail is not None:
         _text(detail, "detail")
@@ -265,14 +282,14 @@ def check(key: str, *, paper: str, section: str, on: str, expect: str, estimate:
                     {"section": section, "reading": reading, "detail": detail})
 
 
-def finding(key: str, *, statement: str, on: str, expect: str, estimate: Estimate | None = None,
+def finding(key: str, *, statement: str, on: str, expect, estimate: Estimate | None = None,
             bar: Bar | None = None, parts=None, detail: str | None = None, scale: str | None = None) -> None:
     """A finding of this book (not a claim of the paper), decided by the same rule; ``expect``
     is one of FINDING_VERDICTS ("supported", "partly", "contradicted", "inconclusive")."""
     _key(key)
     _text(statement, "statement")
     _choice(on, "on", WHERE)
-    _choice(expect, "expect", FINDING_VERDICTS)
+    _expected(expect, FINDING_VERDICTS, current_scale_name() if scale is None else scale)
     if detail is not None:
         _text(detail, "detail")
     _decided(key, "finding", statement, on, _parts(estimate, bar, parts), expect, FINDING_VERDICTS, scale,

@@ -17,7 +17,7 @@ from .core import (FlatView, as_params, as_points, check_choice, check_int, chec
                    value_and_gradient)
 from .data import Dataset
 
-__all__ = ["ModelLandscape", "mlp", "simple_cnn", "cnn1d", "softmax", "SPLITS"]
+__all__ = ["ModelLandscape", "mlp", "simple_cnn", "cnn1d", "build", "ARCHITECTURES", "softmax", "SPLITS"]
 
 SPLITS = ("train", "test")
 
@@ -77,13 +77,15 @@ def simple_cnn(input_shape, num_classes: int = 10, channels=(16, 32, 32), *, act
 
 
 def cnn1d(input_shape, num_classes: int = 10, channels=(32, 32, 32), *, kernel_size: int = 5, strides: int = 2,
-          activation: str = "leaky_relu", l2: float = 0.0, seed: int = 0) -> tf.keras.Model:
+          activation: str = "leaky_relu", dropout: float = 0.0, l2: float = 0.0, seed: int = 0) -> tf.keras.Model:
     """A small 1-D CNN for signals such as MNIST-1D: strided convolutions, then a dense
-    layer to the logits (no batch normalization)."""
+    layer to the logits (no batch normalization; ``dropout`` before the dense layer, as in
+    :func:`simple_cnn`)."""
     num_classes = check_int(num_classes, "num_classes", minimum=2)
     channels = check_int_sequence(channels, "channels", minimum=1)
     kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
     strides = check_int(strides, "strides", minimum=1)
+    dropout = _check_dropout(dropout)
     seed = check_seed(seed)
     layers = [tf.keras.Input(tuple(input_shape))]
     for i, width in enumerate(channels):
@@ -91,9 +93,24 @@ def cnn1d(input_shape, num_classes: int = 10, channels=(32, 32, 32), *, kernel_s
                                              activation=activation, kernel_regularizer=_regularizer(l2),
                                              kernel_initializer=_initializer(seed, i)))
     layers.append(tf.keras.layers.Flatten())
+    if dropout:
+        layers.append(tf.keras.layers.Dropout(dropout, seed=seed))
     layers.append(tf.keras.layers.Dense(num_classes, kernel_regularizer=_regularizer(l2),
                                         kernel_initializer=_initializer(seed, len(channels))))
     return tf.keras.Sequential(layers, name="cnn1d")
+
+
+ARCHITECTURES = {"mlp": mlp, "simple_cnn": simple_cnn, "cnn1d": cnn1d}
+
+
+def build(architecture: str, input_shape, num_classes: int, sizes, **options) -> tf.keras.Model:
+    """One of the book's networks by name, so that a scale can choose it: ``"mlp"`` (``sizes``
+    are the layers' widths), ``"simple_cnn"`` (2-D images) or ``"cnn1d"`` (1-D signals; ``sizes``
+    are the channels). ``options`` (``dropout``, ``l2``, ``seed``) go to the builder."""
+    check_choice(architecture, "architecture", ARCHITECTURES)
+    if architecture == "mlp":
+        return mlp(input_shape, num_classes, widths=sizes, **options)
+    return ARCHITECTURES[architecture](input_shape, num_classes, channels=sizes, **options)
 
 
 def _check_inputs(x, name: str, input_shape) -> np.ndarray:

@@ -1,11 +1,14 @@
-"""The two scales every lesson reads: ``quick`` (CPU, seconds; CI and the rendered
-book) and ``paper`` (the paper's settings, for a GPU), one section per chapter.
+"""The scales every lesson reads, one section per chapter: ``quick`` (CPU, seconds; CI
+and the rendered book), ``medium`` (CPU, up to two hours for the whole book, run once:
+real networks on MNIST-1D with test sets and seeds that resolve the effects; its
+executed notebooks are stored in ``lessons/medium/`` and its verdicts shown beside
+quick's in the scorecard) and ``paper`` (the paper's settings, for a GPU).
 
-Choose with ``LANDSCAPE_SCALE=paper`` in the environment or ``get_scale("paper")``
-in a lesson's parameter cell. ``paper-dry-run`` is the ``paper`` scale with every
-amount of *work* (steps, examples, eigenvalues) cut to a few and claims not
-asserted: the tests execute every lesson with it, so the code paths only the
-``paper`` scale uses run before a reader pays for a GPU.
+Choose with ``LANDSCAPE_SCALE=medium`` in the environment or ``get_scale("medium")``
+in a lesson's parameter cell. ``<scale>-dry-run`` (``paper-dry-run``,
+``medium-dry-run``) is that scale with every amount of *work* (steps, examples,
+eigenvalues) cut to a few and claims not asserted: the tests execute every lesson with
+them, so the code paths only the larger scales use run before anyone pays for them.
 """
 from __future__ import annotations
 
@@ -15,9 +18,12 @@ from dataclasses import dataclass, field
 
 from .core import check_choice
 
-__all__ = ["Scale", "SCALES", "SCALE_NAMES", "DRY_RUN", "get_scale", "is_dry_run", "current_scale_name"]
+__all__ = ["Scale", "SCALES", "SCALE_NAMES", "DRY_RUN", "MEDIUM_DRY_RUN", "DRY_RUN_SUFFIX", "get_scale", "is_dry_run",
+           "current_scale_name"]
 
-DRY_RUN = "paper-dry-run"
+DRY_RUN_SUFFIX = "-dry-run"
+DRY_RUN = "paper" + DRY_RUN_SUFFIX
+MEDIUM_DRY_RUN = "medium" + DRY_RUN_SUFFIX
 
 
 def work(dry_run_value):
@@ -41,13 +47,19 @@ class Network:
     """The real network of chapters 2 and 4."""
 
     dataset: str
-    model: str                  # "mlp" or "simple_cnn"
+    model: str                  # "mlp", "simple_cnn" or "cnn1d" (models.build)
     mlp_widths: tuple
+    channels: tuple             # the convolutions' channels when the model is a CNN
     train_steps: int = work(5)
     batch_size: int | None = work(32)  # None: full batch
     learning_rate: float  # Adam, constant (the paper's setting)
     max_train: int | None = work(64)  # subset of the training set (None: all)
     max_test: int | None = work(64)
+
+    def sizes(self, mlp_widths: tuple | None = None) -> tuple:
+        """The layer sizes for ``models.build(self.model, ...)``: ``mlp_widths`` (default the
+        section's own) for an MLP, the channels for a CNN."""
+        return (self.mlp_widths if mlp_widths is None else mlp_widths) if self.model == "mlp" else self.channels
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Subspaces:
     toy_seeds: int = work(2)
     fc_dataset: str  # dataset of the fully connected network (Li et al. use MNIST)
     fc_widths: tuple
+    cnn_model: str          # "simple_cnn" (images) or "cnn1d" (signals)
     fc_batch_size: int | None = work(32)  # minibatch of the subspace training (None: full batch)
     cnn_channels: tuple
     cnn_batch_size: int | None = work(32)
@@ -70,6 +83,8 @@ class Subspaces:
     radius_seeds: int = work(1)
     max_train: int | None = work(64)
     max_test: int | None = work(64)
+    l2: float               # L2 of the networks: true minima, whose short directions are counted above 4 l2
+    hessian_examples: int | None = work(64)  # training examples the Hessians are computed on (None: all)
 
 
 @dataclass(frozen=True)
@@ -212,20 +227,22 @@ class Scale:
                         current = getattr(value, item.name)
                         changes[item.name] = cap if current is None else min(current, cap)
                 sections[section.name] = dataclasses.replace(value, **changes)
-        return dataclasses.replace(self, name=DRY_RUN, **sections)
+        return dataclasses.replace(self, name=self.name + DRY_RUN_SUFFIX, **sections)
 
 
 SCALES = {
     "quick": Scale(
         name="quick",
         toy=Toy(dim=500, n=450, steps=1500, learning_rate=1e-3, num_pairs=20),
-        network=Network(dataset="digits", model="mlp", mlp_widths=(64, 32), train_steps=1500, batch_size=None,
-                        learning_rate=1e-2, max_train=None, max_test=None),
+        network=Network(dataset="digits", model="mlp", mlp_widths=(64, 32), channels=(16, 32, 32), train_steps=1500,
+                        batch_size=None, learning_rate=1e-2, max_train=None, max_test=None),
         subspaces=Subspaces(toy_pairs=((400, 300), (600, 450), (800, 600)), toy_steps=1500, toy_seeds=5,
-                            fc_dataset="digits", fc_widths=(64, 32), fc_batch_size=128, cnn_channels=(8, 16, 16),
+                            fc_dataset="digits", fc_widths=(64, 32), cnn_model="simple_cnn", fc_batch_size=128,
+                            cnn_channels=(8, 16, 16),
                             cnn_batch_size=64,
                             dims=(25, 50, 100, 200, 400, 800), seeds=3, steps=300, learning_rate=0.1,
-                            kind="dense", radius_seeds=3, max_train=None, max_test=None),
+                            kind="dense", radius_seeds=3, max_train=None, max_test=None, l2=1e-4,
+                            hessian_examples=None),
         tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=40, curve_bends=8,
                         curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
                         hessian_k=1000, hessian_examples=512, pairs=3, toy_pairs=6),
@@ -256,14 +273,15 @@ SCALES = {
     "paper": Scale(
         name="paper",
         toy=Toy(dim=10_000, n=9_000, steps=5000, learning_rate=1e-3, num_pairs=20),
-        network=Network(dataset="cifar10", model="simple_cnn", mlp_widths=(200, 200), train_steps=20_000,
-                        batch_size=128, learning_rate=1e-3, max_train=None, max_test=None),
+        network=Network(dataset="cifar10", model="simple_cnn", mlp_widths=(200, 200), channels=(16, 32, 32),
+                        train_steps=20_000, batch_size=128, learning_rate=1e-3, max_train=None, max_test=None),
         subspaces=Subspaces(toy_pairs=((4000, 3000), (6000, 4500), (8000, 6000)), toy_steps=5000, toy_seeds=5,
-                            fc_dataset="mnist", fc_widths=(200, 200), fc_batch_size=128, cnn_channels=(16, 32, 32),
+                            fc_dataset="mnist", fc_widths=(200, 200), cnn_model="simple_cnn", fc_batch_size=128,
+                            cnn_channels=(16, 32, 32),
                             cnn_batch_size=128,
                             dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000, 4000, 6000),
                             seeds=3, steps=10_000, learning_rate=1e-2, kind="fastfood", radius_seeds=3,
-                            max_train=None, max_test=None),
+                            max_train=None, max_test=None, l2=1e-4, hessian_examples=2048),
         tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
                         curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
                         hessian_k=1000, hessian_examples=2048, pairs=3, toy_pairs=6),
@@ -294,7 +312,29 @@ SCALES = {
                       cut_points=41, cut_extent=1.0),
     ),
 }
-SCALE_NAMES = (*SCALES, DRY_RUN)
+# The medium scale: the toy landscapes of quick (they resolve their effects already), real
+# networks on MNIST-1D with 20,000 training and 5,000 test signals, more seeds and pairs, and
+# a 1-D CNN small enough (D = 3,498) for its Hessian to be formed. Its notebooks are executed
+# once (tools/execute_lessons.py, about two hours on two cores) and stored in lessons/medium/.
+_QUICK = SCALES["quick"]
+SCALES["medium"] = dataclasses.replace(
+    _QUICK, name="medium",
+    network=Network(dataset="mnist1d_large", model="cnn1d", mlp_widths=(64,), channels=(16, 16, 16),
+                    train_steps=4000, batch_size=128, learning_rate=1e-3, max_train=None, max_test=None),
+    subspaces=dataclasses.replace(_QUICK.subspaces, fc_dataset="mnist1d_large", fc_widths=(64,), cnn_model="cnn1d",
+                                  cnn_channels=(16, 16, 16), fc_batch_size=128, cnn_batch_size=128,
+                                  dims=(25, 50, 100, 200, 400, 800, 1600), seeds=5, steps=1000, radius_seeds=5,
+                                  hessian_examples=2000),
+    tunnels=dataclasses.replace(_QUICK.tunnels, steps=500, curve_steps=2000, hessian_examples=2000, pairs=5),
+    connectors=dataclasses.replace(_QUICK.connectors, train_steps=4000, learning_rate=1e-3, batch_size=128, steps=500,
+                                   held_out=200, evaluation_examples=5000, hessian_examples=2000),
+    radial=dataclasses.replace(_QUICK.radial, dataset="mnist1d_large", model="cnn1d", widths=(16, 16, 16), width=16,
+                               learning_rate=1e-3, net_widths=(8, 12, 16, 24, 32), seeds=4, target_loss=0.3,
+                               max_steps=6000, learning_rates=(2.5e-4, 5e-4, 1e-3, 2e-3, 4e-3)),
+    ensembles=dataclasses.replace(_QUICK.ensembles, dataset="mnist1d_large", seeds=5, barrier_examples=5000),
+)
+SCALES = {name: SCALES[name] for name in ("quick", "medium", "paper")}
+SCALE_NAMES = (*SCALES, DRY_RUN, MEDIUM_DRY_RUN)
 
 
 def get_scale(name: str | None = None) -> Scale:
@@ -304,7 +344,9 @@ def get_scale(name: str | None = None) -> Scale:
     check_choice(name, "scale (the argument or LANDSCAPE_SCALE)", SCALE_NAMES)
     global _current
     _current = name
-    return SCALES["paper"].dry_run() if name == DRY_RUN else SCALES[name]
+    if name.endswith(DRY_RUN_SUFFIX):
+        return SCALES[name[:-len(DRY_RUN_SUFFIX)]].dry_run()
+    return SCALES[name]
 
 
 _current: str | None = None  # the scale the last get_scale call chose (what a lesson runs at)
@@ -317,5 +359,6 @@ def current_scale_name() -> str:
 
 
 def is_dry_run() -> bool:
-    """Whether lessons run at ``paper-dry-run`` (set by ``LANDSCAPE_SCALE``): claims are then not asserted."""
-    return os.environ.get("LANDSCAPE_SCALE") == DRY_RUN
+    """Whether lessons run at a dry run (``paper-dry-run``, ``medium-dry-run``; set by
+    ``LANDSCAPE_SCALE`` or chosen by :func:`get_scale`): claims are then not asserted."""
+    return any(name.endswith(DRY_RUN_SUFFIX) for name in (_current or "", os.environ.get("LANDSCAPE_SCALE") or ""))

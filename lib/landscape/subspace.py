@@ -458,6 +458,7 @@ class IntrinsicDimensionResult:
     accuracy: np.ndarray | None
     full_space_loss: np.ndarray | None
     full_space_accuracy: np.ndarray | None
+    full_space_params: np.ndarray | None = None  # (seeds, D): the full-space optima, e.g. for their Hessians
 
     @property
     def relative_loss(self) -> np.ndarray:
@@ -615,13 +616,14 @@ def intrinsic_dimension(landscape, dims, seeds=3, *, kind: str = "dense", origin
     if bar is not None:
         bar.close()
 
-    full_loss = full_accuracy = None
+    full_loss = full_accuracy = full_params = None
     if full_space:
         full = run_side_by_side(lambda origin, worker: minimize(landscape, origin, steps, full_rate, **options),
                                 origins)
         full_loss = np.array([run.final_loss for run in full])
+        full_params = np.stack([np.asarray(run.params, np.float32) for run in full])
         if classifies:
             full_accuracy = np.array([_accuracy(landscape, run.params) for run in full])
     return IntrinsicDimensionResult(dims=dims, seeds=np.asarray(seeds), initial_loss=initial_loss,
                                     final_loss=final_loss, accuracy=accuracy, full_space_loss=full_loss,
-                                    full_space_accuracy=full_accuracy)
+                                    full_space_accuracy=full_accuracy, full_space_params=full_params)

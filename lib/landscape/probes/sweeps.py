@@ -30,7 +30,7 @@ __all__ = ["Run", "SWEPT", "MODELS", "SweepSetup", "TrainedRun", "WidthSweep", "
            "rank_correlation"]
 
 SWEPT = ("learning_rate", "batch_size", "l2", "dropout", "width")
-MODELS = ("mlp", "simple_cnn")
+MODELS = tuple(models.ARCHITECTURES)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class SweepSetup:
     """What every run of a sweep shares.
 
     dataset, max_train : the data (a subset of the training set when max_train is set)
-    model, widths : "mlp" or "simple_cnn" and the base architecture's layer widths
+    model, widths : "mlp", "simple_cnn" or "cnn1d" and the base architecture's layer widths
     target_loss : training stops when the data loss (without the L2 term, dropout
         off) on ``check_examples`` training examples falls below it
     max_steps, check_every : at most this many steps; the loss is checked this often
@@ -257,9 +257,8 @@ class _Networks:
         key = (width, dropout, l2)
         if key not in self._models:
             layers = self.setup.architecture(width)
-            build = models.mlp if self.setup.model == "mlp" else models.simple_cnn
-            self._models[key] = build(self.dataset.input_shape, self.dataset.num_classes, layers, dropout=dropout,
-                                      l2=l2)
+            self._models[key] = models.build(self.setup.model, self.dataset.input_shape, self.dataset.num_classes,
+                                             layers, dropout=dropout, l2=l2)
         return self._models[key]
 
     def _subset(self, count):
@@ -287,8 +286,8 @@ class _Networks:
         key = (run.width, run.seed)
         if key not in self._initial:
             layers = self.setup.architecture(run.width)
-            build = models.mlp if self.setup.model == "mlp" else models.simple_cnn
-            model = build(self.dataset.input_shape, self.dataset.num_classes, layers, seed=run.seed)
+            model = models.build(self.setup.model, self.dataset.input_shape, self.dataset.num_classes, layers,
+                                 seed=run.seed)
             self._initial[key] = FlatView(model.trainable_variables).flatten().numpy()
         return self._initial[key]
 
