@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The book's two set-up commands (standard library only, Python 3.10+).
+"""The book's two set-up commands (standard library only, Python 3.11+).
 
     python3 tasks.py book   # execute the stale lessons, build the HTML book
     python3 tasks.py test   # run the test suite (library, lessons, book build, nbval)
@@ -22,8 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-if sys.version_info < (3, 10):
-    sys.exit(f"tasks.py needs Python 3.10 or newer (this is {sys.version.split()[0]})")
+if sys.version_info < (3, 11):
+    sys.exit(f"tasks.py needs Python 3.11 or newer (this is {sys.version.split()[0]})")
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
