@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -140,10 +141,6 @@ def test_summary_lines():
 
 
 def test_the_sanitizer_is_the_one_nbval_is_given():
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
     given = addopts[addopts.index("--nbval-sanitize-with") + 1]
     assert (ROOT / given).resolve() == SANITIZE_FILE.resolve()
