@@ -131,12 +131,26 @@ def require_package_index(session: nox.Session) -> None:
                      f"releases from it, so it is NOT tested here; run it where PyPI can be reached")
 
 
+def checkout_files() -> list[str]:
+    """The checkout's files as git sees them, uncommitted changes included (ignored files,
+    such as .venv, .nox and build leftovers, are not)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True, timeout=60).stdout.decode()
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
 def build_wheel(session: nox.Session) -> Path:
-    """A wheel of this checkout, built as pip builds a ``git+`` URL: from the source tree,
-    in an isolated build environment (into the session's temporary directory)."""
-    into = Path(session.create_tmp()) / "wheel"
+    """A wheel of this checkout, built as pip builds a ``git+`` URL: from a fresh copy of the
+    source (no build/ or egg-info left over from an earlier build can slip into it), in an
+    isolated build environment; into the session's temporary directory."""
+    tmp = Path(session.create_tmp())
+    source, into = tmp / "source", tmp / "wheel"
+    shutil.rmtree(source, ignore_errors=True)
     shutil.rmtree(into, ignore_errors=True)
-    session.run("uv", "build", "--wheel", "--quiet", "--out-dir", str(into), str(ROOT), external=True)
+    for name in checkout_files():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    session.run("uv", "build", "--wheel", "--quiet", "--out-dir", str(into), str(source), external=True)
     (wheel,) = into.glob("*.whl")
     return wheel
 

@@ -66,3 +66,9 @@ def test_a_missing_interpreter_is_named_not_guessed(noxfile, monkeypatch, tmp_pa
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
     assert noxfile.python_for("3.99") == "3.99"  # nox then reports Python 3.99 as not found
+
+
+def test_the_wheel_is_built_from_the_checkouts_files_only(noxfile):
+    files = noxfile.checkout_files()
+    assert "pyproject.toml" in files and "lib/landscape/__init__.py" in files and "noxfile.py" in files
+    assert not [f for f in files if f.startswith((".venv/", ".nox/", "_build/", "build/")) or ".egg-info/" in f]
