@@ -71,3 +71,10 @@ def test_no_lesson_cell_writes_to_stderr(executed):
 def test_the_check_sees_output_on_file_descriptor_2(executed):
     _, _, control = executed
     assert stderr_of(control) == "written to fd 2\n", "the control cell's stderr (a late lesson line?)"
+
+
+def test_the_colab_kernel_environment_has_none_of_the_books_variables(executor):
+    book = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "1", "PYTHONHASHSEED": "0",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTEST_CURRENT_TEST": "a test"}
+    kept = {"LANDSCAPE_SCALE": "paper", "HOME": "/home/student"}
+    assert executor.colab_kernel_environment({**book, **kept}) == kept
