@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The book's two set-up commands (standard library only, Python 3.10+).
+"""The book's two set-up commands (standard library only, Python 3.11+).
 
     python3 tasks.py book   # execute the stale lessons, build the HTML book
     python3 tasks.py test   # run the test suite (library, lessons, book build, nbval)
+    python3 tasks.py envs   # the newest and lowest environments (nox sessions, noxfile.py)
 
 Both first make sure ``.venv/`` exists and holds the project installed with
 ``pip install -c constraints.txt -e ".[dev]"``. The install is repeated only when
@@ -10,7 +11,8 @@ pyproject.toml or constraints.txt changed (a stamp file in ``.venv`` records
 their sha256), so reruns start immediately and work offline.
 
 Extra arguments are passed on: ``python3 tasks.py book --force`` re-executes every
-lesson, ``python3 tasks.py test -k toy`` selects tests.
+lesson, ``python3 tasks.py test -k toy`` selects tests, ``python3 tasks.py envs -s newest``
+runs one nox session.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-if sys.version_info < (3, 10):
-    sys.exit(f"tasks.py needs Python 3.10 or newer (this is {sys.version.split()[0]})")
+if sys.version_info < (3, 11):
+    sys.exit(f"tasks.py needs Python 3.11 or newer (this is {sys.version.split()[0]})")
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -32,12 +34,15 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 INSTALL_INPUTS = ("pyproject.toml", "constraints.txt")
 
-USAGE = """usage: python3 tasks.py {book,test} [extra arguments]
+USAGE = """usage: python3 tasks.py {book,test,envs} [extra arguments]
 
   book   execute the lessons whose sources changed (tools/execute_lessons.py),
          build the HTML book with jupyter-book (warnings are errors) and print
          the path of _build/html/index.html
   test   run pytest (configuration in pyproject.toml [tool.pytest.ini_options])
+  envs   run nox's sessions (noxfile.py): a Colab student's environment (Python 3.12,
+         the newest releases, the package from a wheel) and the lowest versions
+         pyproject.toml admits; each needs PyPI. `envs -s newest` runs one
 """
 
 
@@ -133,8 +138,12 @@ def test(extra: list[str]) -> int:
     return run([PYTHON, "-m", "pytest", *extra], env=environment(**ROUNDING_PERTURBATION))
 
 
+def envs(extra: list[str]) -> int:
+    return run([BIN / "nox", "--noxfile", ROOT / "noxfile.py", *extra])
+
+
 def main(argv: list[str]) -> int:
-    commands = {"book": book, "test": test}
+    commands = {"book": book, "test": test, "envs": envs}
     if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0

@@ -32,17 +32,26 @@ reports. Only the comparison of two output strings differs.
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from nbval.plugin import IPyNbCell, IPyNbFile, transform_streams_for_comparison
+from nbval.plugin import (IPyNbCell, IPyNbFile, coalesce_streams, get_sanitize_patterns,
+                          transform_streams_for_comparison)
 
 DEFAULT_RTOL = 0.05
 METADATA_KEY = "tolerance"
 ALLOWED_KEYS = {"rtol", "atol", "integers", "reason"}
+# The sanitizer file pyproject's addopts give nbval (--nbval-sanitize-with); a test keeps the two the same.
+SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
+# Output fields never compared: nbval's own list (IPyNbFile.__init__), with images, as nbval
+# has it without --nbdime. Both the nbval run and notebook_drift use this one list.
+SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
+                "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg")
 
 # A number not glued to a word before it (not the 2 of "L2" or "d_int90"): an optional
 # tilde (an estimate), optional sign, digits, optional decimals, optional exponent. Units
@@ -154,54 +163,132 @@ def tolerance_used(stored: str, new: str, tolerance: Tolerance) -> float:
     return max([r for r in ratios if r is not None], default=0.0)
 
 
+@dataclass
+class OutputComparison:
+    """How one cell's re-executed outputs compare with its stored ones."""
+    used: float  # the largest share of its tolerance any number used (0: identical, > 1: beyond, inf: text differs)
+    problem: str | None = None  # why they do not match within the tolerance (None: they do)
+    key: str | None = None  # the output field of the first mismatch, and its two values
+    stored: object = None
+    new: object = None
+
+
+def _by_field(outputs, sanitize, skip_compare) -> dict[str, list]:
+    """nbval's view of a cell's outputs: each field (a stream name, a MIME type) with its
+    values in order, sanitized; skipped fields left out."""
+    by_key = defaultdict(list)
+    for output in transform_streams_for_comparison(outputs):
+        for key, value in output.items():
+            if key in skip_compare:
+                continue
+            items = value.items() if key == "data" else [(key, value)]
+            for field, content in items:
+                if field not in skip_compare:
+                    by_key[field].append(sanitize(content))
+    return by_key
+
+
+def compare_outputs(stored_outputs, new_outputs, tolerance: Tolerance, sanitize=lambda s: s,
+                    skip_compare=SKIP_COMPARE) -> OutputComparison:
+    """Compare a cell's outputs (streams already coalesced, as nbval does) within ``tolerance``:
+    the one comparison behind both the nbval run and :func:`notebook_drift`."""
+    reference, testing = _by_field(stored_outputs, sanitize, skip_compare), _by_field(new_outputs, sanitize,
+                                                                                       skip_compare)
+    if set(reference) != set(testing):
+        return OutputComparison(math.inf, f"output fields differ: stored {sorted(reference)}, "
+                                          f"re-executed {sorted(testing)}")
+    result = OutputComparison(0.0)
+    for key, stored_values in reference.items():
+        new_values = testing[key]
+        if len(stored_values) != len(new_values):
+            return OutputComparison(math.inf, f"{len(stored_values)} stored outputs of kind {key!r}, "
+                                              f"{len(new_values)} re-executed")
+        for stored, new in zip(stored_values, new_values):
+            if isinstance(stored, str) and isinstance(new, str):
+                problem, used = compare_text(stored, new, tolerance), tolerance_used(stored, new, tolerance)
+            else:
+                problem, used = (None, 0.0) if stored == new else ("the outputs differ", math.inf)
+            result.used = max(result.used, used)
+            if problem and result.problem is None:
+                result.problem, result.key, result.stored, result.new = problem, key, stored, new
+    return result
+
+
 class ToleranceCell(IPyNbCell):
-    """An nbval cell whose text outputs are compared by :func:`compare_text`."""
+    """An nbval cell whose text outputs are compared by :func:`compare_outputs`."""
 
     def compare_outputs(self, test, ref, skip_compare=None):
-        skip_compare = skip_compare or self.parent.skip_compare
         tolerance = Tolerance.of_cell(self.cell, f"{self.fspath.basename} cell {self.cell_num}")
-        flattened = []
-        for outputs in (transform_streams_for_comparison(ref), transform_streams_for_comparison(test)):
-            by_key = defaultdict(list)
-            for output in outputs:
-                for key, value in output.items():
-                    if key in skip_compare:
-                        continue
-                    items = value.items() if key == "data" else [(key, value)]
-                    for field, content in items:
-                        if field not in skip_compare:
-                            by_key[field].append(self.sanitize(content))
-            flattened.append(by_key)
-        reference, testing = flattened
+        result = compare_outputs(ref, test, tolerance, self.sanitize, skip_compare or self.parent.skip_compare)
         self.comparison_traceback = []
-        if set(reference) != set(testing):
-            self.comparison_traceback.append(
-                f"output fields differ: stored {sorted(reference)}, re-executed {sorted(testing)}")
-            return False
-        for key, stored_values in reference.items():
-            new_values = testing[key]
-            if len(stored_values) != len(new_values):
-                self.comparison_traceback.append(
-                    f"{len(stored_values)} stored outputs of kind {key!r}, {len(new_values)} re-executed")
-                return False
-            for stored, new in zip(stored_values, new_values):
-                texts = isinstance(stored, str) and isinstance(new, str)
-                problem = compare_text(stored, new, tolerance) if texts else (None if stored == new else
-                                                                                  "the outputs differ")
-                if texts and problem is None:  # how close to failing, for the summary
-                    self.user_properties.append(("tolerance_used", tolerance_used(stored, new, tolerance)))
-                if problem:
-                    self.comparison_traceback.append(f"{problem}:")
-                    self.format_output_compare(key, stored, new)
-                    return False
-        return True
+        if result.problem is None:
+            self.user_properties.append(("tolerance_used", result.used))  # how close to failing, for the summary
+            return True
+        self.comparison_traceback.append(f"{result.problem}:" if result.key else result.problem)
+        if result.key:
+            self.format_output_compare(result.key, result.stored, result.new)
+        return False
 
 
 class ToleranceNotebook(IPyNbFile):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skip_compare = SKIP_COMPARE
+
     def collect(self):
         for item in super().collect():
             yield ToleranceCell.from_parent(self, name=item.name, cell_num=item.cell_num, cell=item.cell,
                                             options=item.options)
+
+
+# -- the same comparison outside pytest: a re-executed notebook against the stored one ----------
+def sanitizer(path: Path = SANITIZE_FILE):
+    """The function nbval applies to both sides before comparing (the patterns of ``path``)."""
+    patterns = get_sanitize_patterns(Path(path).read_text(encoding="utf-8"))
+
+    def sanitize(text):
+        if not isinstance(text, str):
+            return text
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+    return sanitize
+
+
+IGNORED_BY_NBVAL = {"nbval-skip", "nbval-ignore-output"}
+
+
+@dataclass
+class CellDrift:
+    cell: str  # nbval's name of the cell, "Cell N" (code cells counted from 0)
+    used: float  # as OutputComparison.used
+    problem: str | None
+
+
+def notebook_drift(stored_nb, new_nb, sanitize=None) -> list[CellDrift]:
+    """Every compared code cell of ``new_nb`` (a re-execution of the lesson stored in
+    ``stored_nb``) against its stored outputs, as the nbval run compares them; a cell the
+    stored notebook never ran, or tagged for nbval to skip, is left out."""
+    sanitize = sanitize or sanitizer()
+    stored_cells = [c for c in stored_nb.cells if c.cell_type == "code"]
+    new_cells = [c for c in new_nb.cells if c.cell_type == "code"]
+    if [c.source for c in stored_cells] != [c.source for c in new_cells]:
+        raise ValueError("the two notebooks do not hold the same code cells: not the same lesson")
+    drifts = []
+    for number, (stored, new) in enumerate(zip(stored_cells, new_cells)):
+        if stored.get("execution_count") is None or IGNORED_BY_NBVAL & set(stored.get("metadata", {}).get("tags", [])):
+            continue
+        tolerance = Tolerance.of_cell(stored, f"cell {number}")
+        result = compare_outputs(coalesce_streams(copy.deepcopy(stored.get("outputs", []))),
+                                 coalesce_streams(copy.deepcopy(new.get("outputs", []))), tolerance, sanitize)
+        drifts.append(CellDrift(f"Cell {number}", result.used, result.problem))
+    return drifts
+
+
+def summary_line(notebook: str, used: float, cell: str) -> str:
+    """One line of the summary: the notebook, its largest share of a tolerance, and where."""
+    share = "text differs" if math.isinf(used) else f"{used:.0%}"
+    return f"{notebook}: {share}" + (f" ({cell})" if used > 0 else "")
 
 
 def pytest_collect_file(file_path, parent):
@@ -225,7 +312,7 @@ def pytest_terminal_summary(terminalreporter):
     if _MARGINS:
         terminalreporter.section("lesson outputs: largest share of a tolerance used, by notebook")
         for notebook, (used, cell) in sorted(_MARGINS.items()):
-            terminalreporter.write_line(f"{notebook}: {used:.0%}" + (f" ({cell})" if used > 0 else ""))
+            terminalreporter.write_line(summary_line(notebook, used, cell))
 
 
 def pytest_addoption(parser):

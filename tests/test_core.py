@@ -138,6 +138,22 @@ def test_importing_the_library_writes_nothing_to_stderr():
     assert proc.stderr == "", f"import landscape wrote to stderr:\n{proc.stderr}"
 
 
+def test_the_first_xla_compilation_writes_nothing_to_stderr():
+    """TensorFlow 2.16 to 2.20 log their first XLA compilation whatever TF_CPP_MIN_LOG_LEVEL
+    says (chapter 3's toy sweeps compile with XLA); the library compiles once quietly before
+    its first compiled call. Run where TensorFlow is older than 2.21 (the lowest environment,
+    noxfile.py), this is what fails without it."""
+    code = ("from landscape import toy, train\n"
+            "L = toy.WedgeLandscape(dim=64, n=32, seed=0)\n"
+            "train.minimize(L, L.initial_params(0), steps=3, learning_rate=0.01)  # the first compiled call\n"
+            "import tensorflow as tf\n"
+            "print(tf.function(lambda x: x * 2, jit_compile=True)(tf.constant(1.0)).numpy())")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "LANDSCAPE_"))}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "2.0", proc.stderr[-3000:]
+    assert proc.stderr == "", f"the first XLA compilation wrote to stderr:\n{proc.stderr}"
+
+
 def test_quiet_stderr_keeps_python_errors_visible(capfd):
     with environment.quiet_stderr():
         os.write(2, b"C++ noise\n")

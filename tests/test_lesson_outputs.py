@@ -4,13 +4,14 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from lesson_outputs import (DEFAULT_RTOL, Tolerance, compare_text, largest_relative_difference, split_numbers,
-                            tolerance_used)
+from lesson_outputs import (DEFAULT_RTOL, SANITIZE_FILE, Tolerance, compare_text, largest_relative_difference,
+                            notebook_drift, split_numbers, summary_line, tolerance_used)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,3 +117,33 @@ def test_a_stored_output_changed_by_30_percent_fails_and_the_rest_passes(tmp_pat
     assert proc.returncode == 1, report[-3000:]
     assert f"Cell {index} " in report and f"moved from {new} to {old}" in report, report[-3000:]
     assert "1 failed" in report and " passed" in report, report[-3000:]
+
+
+def test_notebook_drift_reports_a_moved_number_without_executing(tmp_path):
+    """The comparison outside pytest (the newest environment's report, tools/execute_lessons.py
+    --compare) is the nbval run's: a number moved by 30% is beyond its tolerance, in that cell
+    only; the untouched cells used none of theirs."""
+    stored = nbformat.read(ROOT / "lessons" / "01_high_dimensions.ipynb", as_version=4)
+    moved = nbformat.read(ROOT / "lessons" / "01_high_dimensions.ipynb", as_version=4)
+    index, old, new = _change_a_number_by_30_percent(moved)
+    drifts = {d.cell: d for d in notebook_drift(stored, moved)}
+    assert drifts[f"Cell {index}"].used > 1 and f"moved from {old} to {new}" in drifts[f"Cell {index}"].problem
+    assert all(d.used == 0 and d.problem is None for cell, d in drifts.items() if cell != f"Cell {index}")
+    assert len(drifts) == sum(c.cell_type == "code" and c.execution_count is not None for c in stored.cells)
+    moved.cells[[i for i, c in enumerate(moved.cells) if c.cell_type == "code"][index]].outputs[0]["text"] += "more\n"
+    assert notebook_drift(stored, moved)[index].used == float("inf")  # text differs
+    moved.cells.pop()
+    with pytest.raises(ValueError, match="same lesson"):
+        notebook_drift(stored, nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("other")]))
+
+
+def test_summary_lines():
+    assert summary_line("lessons/a.ipynb", 0.0, "Cell 3") == "lessons/a.ipynb: 0%"
+    assert summary_line("lessons/a.ipynb", 0.372, "Cell 3") == "lessons/a.ipynb: 37% (Cell 3)"
+    assert summary_line("lessons/a.ipynb", float("inf"), "Cell 3") == "lessons/a.ipynb: text differs (Cell 3)"
+
+
+def test_the_sanitizer_is_the_one_nbval_is_given():
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    given = addopts[addopts.index("--nbval-sanitize-with") + 1]
+    assert (ROOT / given).resolve() == SANITIZE_FILE.resolve()

@@ -17,6 +17,10 @@ Jupytext reads the ``.md``, nbclient executes, in the kernel of this interpreter
     python tools/execute_lessons.py --force    # execute every lesson
     python tools/execute_lessons.py --check    # list stale lessons, exit 1 if any
     python tools/execute_lessons.py lessons/01_high_dimensions.md   # just these
+    python tools/execute_lessons.py --into DIR --compare --colab-environment
+        # every lesson into DIR (the stored notebooks untouched), each compared with its
+        # stored outputs (how far the numbers moved; never a failure), the kernel started
+        # without the book's environment defaults, as Colab starts it (noxfile.py, newest)
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ IGNORED_CELL_METADATA = ("execution", "collapsed", "scrolled")  # written by Jup
 
 
 def _environment():
+    """lib/landscape/environment.py, loaded by path (the project may not be installed)."""
     spec = importlib.util.spec_from_file_location("landscape_environment", LIBRARY_DIR / "environment.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -97,6 +102,57 @@ def stale_reason(md_path: Path, scale: str | None = None) -> str | None:
     return None
 
 
+def colab_kernel_environment(environ=None) -> dict[str, str]:
+    """``environ`` (default: this process's) without the book's environment defaults, as a
+    Colab kernel starts: nothing sets TF_CPP_MIN_LOG_LEVEL and the rest before the kernel
+    runs, so ``import landscape`` must. A scale the user chose (LANDSCAPE_SCALE) is kept.
+    Nor does it hold PYTEST_CURRENT_TEST (a kernel started by a test inherits it), under
+    which ipykernel stops sending what is written to file descriptor 2, TensorFlow's
+    C++ log lines among it, to the cells."""
+    environ = dict(os.environ if environ is None else environ)
+    for key in [*_environment().DEFAULTS, "PYTEST_CURRENT_TEST"]:
+        if key != "LANDSCAPE_SCALE":
+            environ.pop(key, None)
+    return environ
+
+
+def _lesson_outputs():
+    """tests/lesson_outputs.py (the tolerant comparison of outputs), loaded by path."""
+    if "lesson_outputs" in sys.modules:  # pytest loaded it already (-p lesson_outputs)
+        return sys.modules["lesson_outputs"]
+    spec = importlib.util.spec_from_file_location("lesson_outputs", ROOT / "tests" / "lesson_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
+    spec.loader.exec_module(module)
+    return module
+
+
+def drift_report(executed: dict[Path, Path]) -> list[str]:
+    """How far each executed notebook's numbers moved from its lesson's stored notebook, as
+    the test command's summary says it (tests/lesson_outputs.py): per notebook the largest
+    share of a tolerance any number used, then each cell beyond its tolerance."""
+    import nbformat
+
+    outputs = _lesson_outputs()
+    sanitize = outputs.sanitizer()
+    lines, beyond = [], []
+    for md, new in executed.items():
+        stored_path = md.with_suffix(".ipynb")
+        label = stored_path.relative_to(ROOT).as_posix()
+        drifts = outputs.notebook_drift(nbformat.read(stored_path, as_version=4), nbformat.read(new, as_version=4),
+                                        sanitize)
+        worst = max(drifts, key=lambda d: d.used, default=None)
+        if worst is None:
+            lines.append(f"{label}: no compared outputs")
+            continue
+        lines.append(outputs.summary_line(label, worst.used, worst.cell))
+        beyond += [f"  {label}::{d.cell}: {d.problem}" for d in drifts if d.problem]
+    if beyond:
+        lines += ["beyond the stored outputs' tolerance (reported, not failed: a newer environment may move numbers):",
+                  *beyond]
+    return lines
+
+
 class LessonFailed(Exception):
     """A lesson cell raised, timed out, or wrote to stderr."""
 
@@ -122,10 +178,12 @@ def _current_environment_kernel():
     return Manager
 
 
-def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds: list | None = None) -> Path:
+def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds: list | None = None,
+            kernel_env: dict[str, str] | None = None) -> Path:
     """Execute one lesson in the current environment and write its notebook (by default
     beside the ``.md``); raise :class:`LessonFailed` on any error or stderr output.
-    ``cell_seconds``, if given, receives (seconds, cell index, first line) per code cell."""
+    ``cell_seconds``, if given, receives (seconds, cell index, first line) per code cell;
+    ``kernel_env`` is the kernel's environment (default: this process's)."""
     import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -154,7 +212,7 @@ def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds:
                             resources={"metadata": {"path": str(md_path.parent)}},
                             record_timing=False, on_cell_start=start_clock, on_cell_executed=reject_stderr)
     try:
-        client.execute()
+        client.execute(**({"env": kernel_env} if kernel_env is not None else {}))
     except (LessonFailed, CellExecutionError, CellTimeoutError, DeadKernelError) as error:
         FAILED_DIR.mkdir(parents=True, exist_ok=True)
         jupytext.write(nb, FAILED_DIR / md_path.with_suffix(".ipynb").name, fmt="ipynb")
@@ -176,21 +234,37 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--force", action="store_true", help="execute even if up to date")
     group.add_argument("--check", action="store_true", help="list stale lessons; exit 1 if any")
+    group.add_argument("--into", type=Path, metavar="DIR",
+                       help="execute every lesson given (stale or not) into DIR; the stored notebooks are untouched")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --into: print how far each notebook's numbers moved from the stored ones "
+                             "(the test command's tolerance summary); drift never fails the run")
+    parser.add_argument("--colab-environment", action="store_true",
+                        help="start the kernel without the book's environment defaults, as Colab does "
+                             "(import landscape must apply them)")
     parser.add_argument("--profile", action="store_true", help="print the slowest cells of each executed lesson")
     args = parser.parse_args(argv)
+    if args.compare and not args.into:
+        parser.error("--compare needs --into DIR (the stored notebooks are what it compares with)")
+    kernel_env = colab_kernel_environment() if args.colab_environment else None
     _environment().apply()
     scale = scale_name()
+    if kernel_env is not None:
+        kernel_env["LANDSCAPE_SCALE"] = scale
     lessons = [p.resolve().with_suffix(".md") for p in args.lessons] or sorted(LESSONS_DIR.glob("*.md"))
+    if args.into:
+        args.into.mkdir(parents=True, exist_ok=True)
     status = 0
     for orphan in sorted(p for p in LESSONS_DIR.glob("*.ipynb") if not p.with_suffix(".md").exists()):
         print(f"error: {orphan.name} has no .md source (the .md is the source)", file=sys.stderr)
         status = 1
+    executed: dict[Path, Path] = {}
     for md in lessons:
         if not md.exists():
             print(f"error: {md} is not a lesson source (lessons/NN_name.md)", file=sys.stderr)
             status = 1
             continue
-        reason = stale_reason(md, scale) or ("forced" if args.force else None)
+        reason = f"into {args.into}" if args.into else stale_reason(md, scale) or ("forced" if args.force else None)
         if args.check or reason is None:
             print(f"{md.name}: {'stale (' + reason + ')' if reason else 'up to date'}", flush=True)
             status |= int(args.check and reason is not None)
@@ -198,8 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{md.name}: executing at scale {scale!r} ({reason}) ...", flush=True)
         start = time.monotonic()
         cells: list = []
+        output = args.into / md.with_suffix(".ipynb").name if args.into else None
         try:
-            execute(md, scale, cell_seconds=cells)
+            executed[md] = execute(md, scale, output=output, cell_seconds=cells, kernel_env=kernel_env)
         except LessonFailed as error:
             print(f"FAILED {error}", file=sys.stderr, flush=True)
             status = 1
@@ -207,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{md.name}: executed in {time.monotonic() - start:.0f} s", flush=True)
         for seconds, index, first in sorted(cells, reverse=True)[:6] if args.profile else []:
             print(f"    {seconds:6.1f} s  cell {index}: {first}", flush=True)
+    if args.compare and executed:
+        lines = drift_report(executed)
+        print("lesson outputs: largest share of a tolerance used, by notebook "
+              "(against the stored outputs; 100% would fail the test command)", flush=True)
+        for line in lines:
+            print(line, flush=True)
     return status
 
 

@@ -10,6 +10,14 @@ _environment.apply()
 with _environment.quiet_stderr():
     import tensorflow as _tf  # noqa: F401  (loaded once, quietly; later imports are free)
 
+    # TensorFlow looks for its devices once, at the first operation, and its C++ runtime
+    # reports what it found on fd 2 (on a machine without a GPU driver: "failed call to
+    # cuInit"). TF_CPP_MIN_LOG_LEVEL hides that only if it was set before TensorFlow was
+    # imported; a student who ran `import tensorflow as tf` before this library would see
+    # it in whichever lesson cell ran the first operation. So look now, quietly. (This
+    # lists the physical devices only: they can still be configured afterwards.)
+    _tf.config.list_physical_devices()
+
 from . import (  # noqa: E402
     cache, claims, core, data, ensembles, evidence, highdim, models, paths, plots, probes, scale, subspace, toy,
     train)

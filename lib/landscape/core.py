@@ -20,6 +20,8 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 import tensorflow as tf
 
+from . import environment
+
 __all__ = [
     "Landscape", "BatchedLoss", "Classifier", "CountsShortDirections",
     "FlatView", "as_params", "as_points", "check_int", "check_seed", "check_number", "check_positive",
@@ -317,6 +319,29 @@ class _DropRetracingNotice(logging.Filter):
 logging.getLogger("tensorflow").addFilter(_DropRetracingNotice())
 
 
+_FIRST_XLA = {"done": False, "lock": threading.Lock()}
+
+
+def _compile_xla_once_quietly() -> None:
+    """TensorFlow 2.16 to 2.20 log the first XLA compilation of a process ("XLA service ...
+    initialized for platform Host", "Compiled cluster using XLA!  This line is logged at
+    most once") to stderr whatever TF_CPP_MIN_LOG_LEVEL says (2.21 does not); a lesson
+    cell would show them. So before the library's first compiled call (which may use XLA,
+    or call an XLA-compiled function inside), compile a trivial function with XLA once on
+    every device, with file descriptor 2 sent to /dev/null."""
+    with _FIRST_XLA["lock"]:
+        if _FIRST_XLA["done"]:
+            return
+        _FIRST_XLA["done"] = True
+        with environment.quiet_stderr():
+            for device in tf.config.list_logical_devices():
+                try:
+                    with tf.device(device.name):
+                        tf.function(lambda: tf.reduce_sum(tf.ones([2])), jit_compile=True)()
+                except (tf.errors.OpError, ValueError):  # a device XLA cannot compile for: nothing to log
+                    pass
+
+
 class Compiled:
     """A function compiled by TensorFlow twice over: with and without XLA, chosen at
     each call by :func:`use_xla`. Each keeps TensorFlow's own trace cache."""
@@ -329,6 +354,8 @@ class Compiled:
         self._xla = tf.function(function, jit_compile=True, **options)
 
     def __call__(self, *args, **kwargs):
+        if not _FIRST_XLA["done"]:
+            _compile_xla_once_quietly()
         return (self._xla if _XLA["enabled"] or wants_xla(args[0] if args else None) else self._plain)(*args, **kwargs)
 
     def tracing_count(self) -> int:
