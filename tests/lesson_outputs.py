@@ -291,8 +291,12 @@ def summary_line(notebook: str, used: float, cell: str) -> str:
     return f"{notebook}: {share}" + (f" ({cell})" if used > 0 else "")
 
 
+STORED_SCALE_DIRS = ("medium",)  # lessons/medium/: executed once at a larger scale, never re-executed here
+
+
 def pytest_collect_file(file_path, parent):
-    if file_path.suffix == ".ipynb" and parent.config.getoption("lesson_outputs"):
+    if (file_path.suffix == ".ipynb" and parent.config.getoption("lesson_outputs")
+            and file_path.parent.name not in STORED_SCALE_DIRS):
         return ToleranceNotebook.from_parent(parent, path=file_path)
     return None
 

@@ -126,3 +126,12 @@ def test_quadratic_basins_rebuild_a_quadratic_landscape_from_its_hessians():
         np.testing.assert_allclose(rebuilt.losses(centre + points), original.losses(centre + points), rtol=1e-3)
     with pytest.raises(ValueError, match="threshold"):
         probes.quadratic_basins(original, centres, threshold=-1.0)
+
+
+def test_one_colour_per_method():
+    from landscape import plots
+
+    assert plots.method_color("hyperplane tunnel, 8 segments") == plots.method_color("paper's recipe")
+    assert plots.method_color("polychain, 8 bends") == plots.METHOD_COLORS["polychain"]
+    assert plots.method_color("straight line") != plots.method_color("stars")
+    assert plots.method_color("something else", default="C9") == "C9"

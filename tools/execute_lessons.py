@@ -54,8 +54,45 @@ def scale_name() -> str:
     return os.environ.get("LANDSCAPE_SCALE") or _environment().DEFAULTS["LANDSCAPE_SCALE"]
 
 
+# Scales whose executed notebooks are stored beside the book's, in lessons/<scale>/: they take
+# hours, so they are executed once and kept, and their staleness is judged by what decides
+# their numbers in the lesson (the code cells and the scale's sizes), not by every byte of the
+# library or the prose (see stored_hash).
+STORED_SCALES = ("medium",)
+
+
+def output_dir(scale: str) -> Path:
+    """Where the notebooks of ``scale`` live: lessons/ for quick (the book's), lessons/<scale>/."""
+    return LESSONS_DIR / scale if scale in STORED_SCALES else LESSONS_DIR
+
+
+def notebook_path(md_path: Path, scale: str) -> Path:
+    return output_dir(scale) / Path(md_path).with_suffix(".ipynb").name
+
+
+def stored_hash(md_path: Path, scale: str) -> str:
+    """sha256 of the lesson's code cells (sources and metadata) and the scale's sizes: what a
+    stored scale's notebook must be executed again for."""
+    import dataclasses
+
+    sys.path.insert(0, str(LIBRARY_DIR.parent))
+    try:
+        from landscape.scale import SCALES  # (imports the library, and with it TensorFlow, once)
+    finally:
+        sys.path.pop(0)
+    digest = hashlib.sha256()
+    for key in cell_keys(build_notebook(md_path)):
+        if key[0] == "code":
+            digest.update(("\0".join(key) + "\1").encode())
+    digest.update(json.dumps(dataclasses.asdict(SCALES[scale]), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
 def source_hash(md_path: Path, scale: str | None = None) -> str:
-    """sha256 of the lesson's text, every library ``.py`` file (path and text) and the scale."""
+    """sha256 of the lesson's text, every library ``.py`` file (path and text) and the scale
+    (for a stored scale: :func:`stored_hash`)."""
+    if (scale or scale_name()) in STORED_SCALES:
+        return stored_hash(md_path, scale or scale_name())
     digest = hashlib.sha256()
     library = sorted(p for p in LIBRARY_DIR.rglob("*.py") if "__pycache__" not in p.parts)
     for label, path in [("lesson", Path(md_path))] + [("lib/" + p.relative_to(LIBRARY_DIR).as_posix(), p)
@@ -91,13 +128,14 @@ def stale_reason(md_path: Path, scale: str | None = None) -> str | None:
     """Why the lesson must be executed again, or None if its notebook is up to date."""
     import nbformat
 
-    ipynb = md_path.with_suffix(".ipynb")
+    ipynb = notebook_path(md_path, scale or scale_name())
     if not ipynb.exists():
         return "no notebook"
     stored = nbformat.read(ipynb, as_version=4)
     if stored.metadata.get("landscape", {}).get("source_hash") != source_hash(md_path, scale):
-        return "lesson, library or scale changed"
-    if cell_keys(stored) != cell_keys(build_notebook(md_path)):
+        return ("the lesson's code or the scale changed" if (scale or scale_name()) in STORED_SCALES
+                else "lesson, library or scale changed")
+    if (scale or scale_name()) not in STORED_SCALES and cell_keys(stored) != cell_keys(build_notebook(md_path)):
         return "notebook cells differ from the .md (was the .ipynb edited?)"
     return None
 
@@ -220,7 +258,8 @@ def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds:
             raise
         raise LessonFailed(f"{name}: {type(error).__name__}: {error}\n(partial notebook in {FAILED_DIR})") from None
     nb.metadata["landscape"] = {"source_hash": digest, "scale": scale}
-    output = output or md_path.with_suffix(".ipynb")
+    output = output or notebook_path(md_path, scale)
+    output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.stem + ".tmp.ipynb")  # then renamed: never a half-written notebook
     text = jupytext.writes(nb, fmt="ipynb")
     tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")

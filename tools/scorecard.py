@@ -59,6 +59,14 @@ def _bars(record: dict) -> str:
     return "; ".join(_cell(p["bar"]) for p in record.get("parts", []) if p.get("bar")) or ""
 
 
+STORED_SCALES = ("medium",)  # tools/execute_lessons.py: executed once, stored in lessons/<scale>/
+
+
+def _totals(records, kind, order):
+    chosen = [r for r in records if r["kind"] == kind]
+    return f"{len(chosen)}; " + ", ".join(f"{sum(r['verdict'] == v for r in chosen)} {v}" for v in order)
+
+
 def render() -> str:
     chapters = [(path, *notebook_records(path)) for path in sorted((ROOT / "lessons").glob("*.ipynb"))]
     every = [record for _, _, records in chapters for record in records]
@@ -66,16 +74,17 @@ def render() -> str:
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
         raise ValueError(f"check keys must be unique in the book; repeated: {repeated}")
-    undecided = [r["key"] for r in every if r["verdict"] is None]
+    stored = {}  # scale -> {key: record}
+    for scale in STORED_SCALES:
+        for path in sorted((ROOT / "lessons" / scale).glob("*.ipynb")):
+            stored.setdefault(scale, {}).update({r["key"]: r for r in notebook_records(path)[1]})
+    undecided = [r["key"] for r in every + [r for s in stored.values() for r in s.values()] if r["verdict"] is None]
     if undecided:
-        raise ValueError(f"the lessons hold checks that were not decided (executed at paper-dry-run?): {undecided}")
-    claims = [r for r in every if r["kind"] == "claim"]
-    findings = [r for r in every if r["kind"] == "finding"]
+        raise ValueError(f"the lessons hold checks that were not decided (executed at a dry run?): {undecided}")
     scales = sorted({r["scale"] for r in every})
-
-    def totals(records, order):
-        return ", ".join(f"{sum(r['verdict'] == v for r in records)} {v}" for v in order)
-
+    columns = ["check", "kind", "section", "tested on", "reading", "bar"]
+    for scale in scales + list(stored):
+        columns += [f"measured at {scale} [interval]", scale]
     lines = [
         "# Scorecard: the paper's claims in this book",
         "",
@@ -96,27 +105,34 @@ def render() -> str:
         "  (supported, contradicted, inconclusive); **sanity** checks hold by construction and are",
         "  not evidence; **beyond the paper** marks a speculation of the paper, measured, not scored.",
         "",
-        f"Claims of the paper: {len(claims)} checks; {totals(claims, CLAIM_ORDER)}.",
-        f"Findings of the book: {len(findings)}; {totals(findings, FINDING_ORDER)}.",
-        f"Sanity checks: {sum(r['kind'] == 'sanity' for r in every)}. "
-        f"Beyond the paper (not scored): {sum(r['kind'] == 'beyond' for r in every)}.",
-        f"Measured at scale: {', '.join(scales)}. Intervals are 95% unless the row says otherwise.",
-        "Each link opens the cell that decides.",
+        "Each row shows the verdict at every scale the book was executed at: `quick` is what the",
+        "rendered chapters show (small networks, seconds on a CPU);",
+        "`medium` is the same lesson executed once at a scale that resolves the real networks'",
+        "effects (MNIST-1D with 5,000 test signals, more seeds; its notebooks are stored in",
+        "`lessons/medium/`). Where the two differ, the larger scale is the better measurement.",
         "",
     ]
+    for scale, records in [(s, every) for s in scales] + [(s, list(r.values())) for s, r in stored.items()]:
+        lines += [f"At `{scale}`: claims of the paper {_totals(records, 'claim', CLAIM_ORDER)}; "
+                  f"findings of the book {_totals(records, 'finding', FINDING_ORDER)}; "
+                  f"sanity checks {sum(r['kind'] == 'sanity' for r in records)}; "
+                  f"beyond the paper (not scored) {sum(r['kind'] == 'beyond' for r in records)}.", ""]
+    lines += ["Intervals are 95% unless the row says otherwise. Each link opens the cell that decides.", ""]
     for path, title, records in chapters:
         if not records:
             continue
         lines += [f"## [{title}](../lessons/{path.stem}.ipynb)", "",
-                  "| check | kind | section | tested on | reading | measured [interval] | bar | verdict | scale |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
         for r in records:
             link = f'<a href="../lessons/{path.stem}.html#claim-{r["key"]}">{r["key"]}</a>'
             kind = {"claim": "paper's claim", "finding": "book's finding", "sanity": "sanity",
                     "beyond": "beyond the paper"}[r["kind"]]
-            lines.append(f"| {_cell(r['statement'])} ({link}) | {kind} | {_cell(r.get('section') or '')} | "
-                         f"{WHERE[r['on']]} | {READING[r.get('reading')]} | {_measured(r)} | {_bars(r)} | "
-                         f"**{r['verdict']}** | {r['scale']} |")
+            row = [f"{_cell(r['statement'])} ({link})", kind, _cell(r.get("section") or ""), WHERE[r["on"]],
+                   READING[r.get("reading")], _bars(r), _measured(r), f"**{r['verdict']}**"]
+            for scale in stored:
+                other = stored[scale].get(r["key"])
+                row += [_measured(other), f"**{other['verdict']}**"] if other else ["not executed", ""]
+            lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     return "\n".join(lines)
 

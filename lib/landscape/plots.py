@@ -5,7 +5,31 @@ import itertools
 
 import numpy as np
 
-__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory", "similarity_matrix"]
+__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory", "similarity_matrix", "METHOD_COLORS",
+           "method_color"]
+
+# One colour per method across the book, so that a reader who learned a colour in one chapter
+# can read it in the next. Matched against a label by substring, the first key that occurs.
+METHOD_COLORS = {
+    "straight line": "0.3",          # the baseline between two optima
+    "hull": "0.3",                   # the baseline between m + 1 optima
+    "built": "tab:pink",             # a path or surface constructed from the known wedges
+    "construction": "tab:pink",
+    "hyperplane": "tab:orange",      # the paper's method (tunnel or m-connector recipe)
+    "paper's recipe": "tab:orange",
+    "polychain": "tab:green",        # trained curves and surfaces
+    "bezier": "tab:purple",
+    "stars": "tab:cyan",
+    "joint": "tab:brown",
+    "quadratic": "tab:olive",        # the null model without wedges
+    "optima": "k",
+}
+
+
+def method_color(label: str, default=None):
+    """The book's colour for the method named in ``label`` (see METHOD_COLORS), else ``default``."""
+    text = str(label).lower()
+    return next((color for key, color in METHOD_COLORS.items() if key in text), default)
 
 
 def loss_surface_2d(ax, landscape, extent: float = 2.0, num: int = 201, levels: int = 20):
@@ -76,7 +100,7 @@ def path_profiles(ax, profiles: dict, log: bool = False, legend_outside: bool = 
     """Loss against position along each path; ``profiles`` maps labels to PathProfile.
     On a log axis a zero loss cannot be drawn: such points are marked at the bottom."""
     for label, profile in profiles.items():
-        (line,) = ax.plot(profile.t, profile.loss, label=label, **style)
+        (line,) = ax.plot(profile.t, profile.loss, label=label, **({"color": method_color(label)} | style))
         if log and np.any(profile.loss <= 0):
             zero = profile.loss <= 0
             ax.plot(profile.t[zero], np.full(zero.sum(), _log_floor(profiles)), "v", ms=3,
