@@ -95,6 +95,16 @@ def test_notebook_cells_match_source(md, executor):
 
 
 @lesson
+def test_medium_notebook_is_stored_and_up_to_date(md, executor):
+    """The medium scale's notebook (lessons/medium/) decides the verdicts the quick scale cannot;
+    it must exist and come from the lesson's current code cells and the medium sizes."""
+    reason = executor.stale_reason(md, "medium")
+    assert reason is None, (f"lessons/medium/{md.stem}.ipynb: {reason}: run `LANDSCAPE_SCALE=medium "
+                            f".venv/bin/python tools/execute_lessons.py lessons/{md.name}` (it takes a while), "
+                            "then tools/scorecard.py")
+
+
+@lesson
 def test_notebook_is_up_to_date(md, executor):
     ipynb = md.with_suffix(".ipynb")
     if not ipynb.exists():

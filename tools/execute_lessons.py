@@ -29,7 +29,9 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +40,7 @@ LESSONS_DIR = ROOT / "lessons"
 LIBRARY_DIR = ROOT / "lib" / "landscape"
 FAILED_DIR = ROOT / "_build" / "failed_lessons"
 CELL_TIMEOUT = 900  # seconds per cell
+STORED_CELL_TIMEOUT = 4 * 3600  # a stored scale's cell (a sweep of hours, run once) may take this long
 IGNORED_CELL_METADATA = ("execution", "collapsed", "scrolled")  # written by Jupyter, not by authors
 
 
@@ -229,6 +232,17 @@ def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds:
     digest = source_hash(md_path, scale)  # the sources as they are now: later edits make it stale
     nb = build_notebook(md_path)
     name = md_path.name
+    # The result cache a lesson may use (landscape.cache): a stored scale's lives in _build/cache/<scale>,
+    # so that a run of hours resumes where it stopped; any other scale's starts empty each time, so that
+    # the stored outputs always come from the library as it is now. A LANDSCAPE_CACHE set by the caller wins.
+    kernel_env = dict(os.environ if kernel_env is None else kernel_env)
+    temporary_cache = None
+    if not os.environ.get("LANDSCAPE_CACHE"):
+        if scale in STORED_SCALES:
+            kernel_env["LANDSCAPE_CACHE"] = str(ROOT / "_build" / "cache" / scale)
+        else:
+            temporary_cache = tempfile.mkdtemp(prefix="landscape-cache-")
+            kernel_env["LANDSCAPE_CACHE"] = temporary_cache
 
     started = {}
 
@@ -244,19 +258,23 @@ def execute(md_path: Path, scale: str, output: Path | None = None, cell_seconds:
                 raise LessonFailed(f"{name}: cell {cell_index} wrote to stderr (warnings and log lines are "
                                    f"errors):\n{''.join(out.get('text', '')).rstrip()}")
 
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, startup_timeout=180, kernel_name="python3",
+    client = NotebookClient(nb, timeout=STORED_CELL_TIMEOUT if scale in STORED_SCALES else CELL_TIMEOUT,
+                            startup_timeout=180, kernel_name="python3",
                             kernel_manager_class=_current_environment_kernel(),
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(md_path.parent)}},
                             record_timing=False, on_cell_start=start_clock, on_cell_executed=reject_stderr)
     try:
-        client.execute(**({"env": kernel_env} if kernel_env is not None else {}))
+        client.execute(env=kernel_env)
     except (LessonFailed, CellExecutionError, CellTimeoutError, DeadKernelError) as error:
         FAILED_DIR.mkdir(parents=True, exist_ok=True)
         jupytext.write(nb, FAILED_DIR / md_path.with_suffix(".ipynb").name, fmt="ipynb")
         if isinstance(error, LessonFailed):
             raise
         raise LessonFailed(f"{name}: {type(error).__name__}: {error}\n(partial notebook in {FAILED_DIR})") from None
+    finally:
+        if temporary_cache is not None:
+            shutil.rmtree(temporary_cache, ignore_errors=True)
     nb.metadata["landscape"] = {"source_hash": digest, "scale": scale}
     output = output or notebook_path(md_path, scale)
     output.parent.mkdir(parents=True, exist_ok=True)

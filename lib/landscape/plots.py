@@ -11,8 +11,9 @@ __all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory", "simil
 # One colour per method across the book, so that a reader who learned a colour in one chapter
 # can read it in the next. Matched against a label by substring, the first key that occurs.
 METHOD_COLORS = {
-    "straight line": "0.3",          # the baseline between two optima
-    "hull": "0.3",                   # the baseline between m + 1 optima
+    "straight line": "tab:red",      # the baseline between two optima
+    "hull": "tab:red",               # the baseline between m + 1 optima
+    "through the intersection": "k",  # the path built through the wedges' intersection
     "built": "tab:pink",             # a path or surface constructed from the known wedges
     "construction": "tab:pink",
     "hyperplane": "tab:orange",      # the paper's method (tunnel or m-connector recipe)

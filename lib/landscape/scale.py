@@ -92,7 +92,10 @@ class Tunnels:
     """Chapter 4: tunnels and curves between optima."""
 
     toy: tuple              # (D, n) of the toy landscape
-    segments: tuple         # segment counts of the hyperplane tunnel
+    segments: tuple         # segment counts of the hyperplane tunnel on the real network (two)
+    toy_segments: tuple     # segment counts of the toy's resolution sweep (up to where the barrier's fall is seen)
+    toy_shorts: tuple       # other numbers of short directions D - n of the toy, at the same D, for the s/D sweep
+    toy_short_pairs: int = work(1)  # pairs of optima at each of those
     toy_steps: int = work(5)     # Adam steps per hyperplane point on the toy
     refine: int = work(2)        # refinements (insertions at the highest point) of a 2-segment tunnel
     curve_bends: int  # bends of the many-bend polychain and Bezier curve
@@ -243,7 +246,8 @@ SCALES = {
                             dims=(25, 50, 100, 200, 400, 800), seeds=3, steps=300, learning_rate=0.1,
                             kind="dense", radius_seeds=3, max_train=None, max_test=None, l2=1e-4,
                             hessian_examples=None),
-        tunnels=Tunnels(toy=(200, 180), segments=(2, 8, 32), toy_steps=300, refine=40, curve_bends=8,
+        tunnels=Tunnels(toy=(200, 180), segments=(2, 8), toy_segments=(2, 4, 8, 16, 32, 64, 128),
+                        toy_shorts=(10, 40, 80), toy_short_pairs=3, toy_steps=300, refine=40, curve_bends=8,
                         curve_toy_steps=6000, mlp_widths=(32,), steps=500, curve_steps=2000, l2=1e-4,
                         hessian_k=1000, hessian_examples=512, pairs=3, toy_pairs=6),
         connectors=Connectors(toy=(200, 180), toy_m=10, toy_steps=1500, toy_learning_rate=1e-3, stars_steps=300,
@@ -282,7 +286,8 @@ SCALES = {
                             dims=(100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000, 4000, 6000),
                             seeds=3, steps=10_000, learning_rate=1e-2, kind="fastfood", radius_seeds=3,
                             max_train=None, max_test=None, l2=1e-4, hessian_examples=2048),
-        tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8, 32), toy_steps=1000, refine=200, curve_bends=8,
+        tunnels=Tunnels(toy=(2000, 1800), segments=(2, 8), toy_segments=(2, 4, 8, 16, 32, 64, 128, 256),
+                        toy_shorts=(100, 400, 800), toy_short_pairs=3, toy_steps=1000, refine=200, curve_bends=8,
                         curve_toy_steps=10_000, mlp_widths=(200, 200), steps=2000, curve_steps=10_000, l2=1e-4,
                         hessian_k=1000, hessian_examples=2048, pairs=3, toy_pairs=6),
         connectors=Connectors(toy=(2000, 1800), toy_m=10, toy_steps=5000, toy_learning_rate=1e-3, stars_steps=300,
