@@ -272,3 +272,26 @@ def test_expectations_per_scale(monkeypatch, shown):
     with pytest.raises(ValueError, match="a scale of expect must be one of"):
         claims.check("a-b", paper="p", section="1", on="real", expect={"huge": "reproduced"}, estimate=straddling,
                      bar=evidence.above(0))
+
+
+def test_ratio_interval_is_conservative_and_keeps_scalability():
+    count = evidence.mean([10.0, 12.0, 14.0], unit="seeds")
+    dint = evidence.bracket(8, 16)
+    r = evidence.ratio(count, dint)
+    assert r.value == pytest.approx(12.0 / 12.0)
+    assert r.low == pytest.approx(count.low / 16) and r.high == pytest.approx(count.high / 8)
+    assert not r.scalable  # a grid bracket narrows only with a finer grid
+    assert evidence.decide(r, evidence.within(0.75, 1.25)) == evidence.UNDECIDED
+
+
+def test_ratio_of_an_unmeasured_estimate_is_unmeasured_and_bad_input_is_named():
+    r = evidence.ratio(evidence.mean([], unit="seeds"), evidence.bracket(1, 2))
+    assert not r.measured
+    with pytest.raises(TypeError, match="numerator"):
+        evidence.ratio(3.0, evidence.bracket(1, 2))
+    with pytest.raises(ValueError, match="positive denominator"):
+        evidence.ratio(evidence.mean([1.0, 2.0], unit="seeds"), evidence.bracket(-1, 0, value=-0.5))
+    wide = evidence.ratio(evidence.mean([1.0, 2.0], unit="seeds"), evidence.bracket(1, 2))
+    assert wide.low == 0.0  # the count's t interval reaches below zero; a count cannot
+    unbounded = evidence.ratio(evidence.mean([1.0, 2.0], unit="seeds"), evidence.bracket(0, 2, value=1))
+    assert unbounded.high == float("inf")

@@ -215,3 +215,33 @@ def test_block_contrast_tells_two_blocks_from_a_band():
     assert abs(paths.block_contrast(band)) < 0.05
     with pytest.raises(ValueError, match="at least 4 rows"):
         paths.block_contrast(blocks[:3])
+
+
+def test_resolution_trend_recovers_a_power_law_and_extrapolates_it():
+    segments = np.array([8, 16, 32, 64])
+    barriers = np.vstack([0.8 * segments ** -0.5, 0.4 * segments ** -0.25, np.full(4, 0.3)])
+    trend = paths.resolution_trend(segments, barriers)
+    np.testing.assert_allclose(trend.slopes, [-0.5, -0.25, 0.0], atol=1e-9)
+    needed = trend.segments_to_reach(0.01)
+    np.testing.assert_allclose(needed[:2], [(0.8 / 0.01) ** 2, (0.4 / 0.01) ** 4], rtol=1e-6)
+    assert needed[2] == np.inf  # a flat barrier never gets there
+    assert trend.segments_to_reach(0.9)[0] == 64  # already below the target at the finest resolution
+    with pytest.raises(ValueError, match="one column per entry of segments"):
+        paths.resolution_trend([2, 4], barriers)
+    with pytest.raises(ValueError, match="last"):
+        paths.resolution_trend(segments, barriers, last=5)
+    with pytest.raises(ValueError, match="positive"):
+        paths.resolution_trend(segments, -barriers)
+
+
+def test_tunnel_resolution_matches_one_tunnel_and_names_bad_input():
+    landscape = toy.WedgeLandscape(30, 20)
+    a, b = (train.minimize(landscape, landscape.initial_params(seed), steps=200).params for seed in (0, 1))
+    table = paths.tunnel_resolution(landscape, [(a, b)], (2, 4), steps=50)
+    assert table.shape == (1, 2)
+    one = paths.build_tunnel(landscape, a, b, segments=4, steps=50).profile(landscape, num=801).barrier
+    assert table[0, 1] == pytest.approx(one / paths.linear_path(landscape, a, b, num=101).barrier, rel=1e-5)
+    with pytest.raises(ValueError, match="segments"):
+        paths.tunnel_resolution(landscape, [(a, b)], ())
+    with pytest.raises(ValueError, match="pairs"):
+        paths.tunnel_resolution(landscape, [], (2,))

@@ -75,9 +75,11 @@ def render() -> str:
     if repeated:
         raise ValueError(f"check keys must be unique in the book; repeated: {repeated}")
     stored = {}  # scale -> {key: record}
+    stored_chapters = {}  # scale -> the chapters executed at it
     for scale in STORED_SCALES:
         for path in sorted((ROOT / "lessons" / scale).glob("*.ipynb")):
             stored.setdefault(scale, {}).update({r["key"]: r for r in notebook_records(path)[1]})
+            stored_chapters.setdefault(scale, []).append(path.stem.split("_")[0].lstrip("0"))
     undecided = [r["key"] for r in every + [r for s in stored.values() for r in s.values()] if r["verdict"] is None]
     if undecided:
         raise ValueError(f"the lessons hold checks that were not decided (executed at a dry run?): {undecided}")
@@ -116,7 +118,9 @@ def render() -> str:
         lines += [f"At `{scale}`: claims of the paper {_totals(records, 'claim', CLAIM_ORDER)}; "
                   f"findings of the book {_totals(records, 'finding', FINDING_ORDER)}; "
                   f"sanity checks {sum(r['kind'] == 'sanity' for r in records)}; "
-                  f"beyond the paper (not scored) {sum(r['kind'] == 'beyond' for r in records)}.", ""]
+                  f"beyond the paper (not scored) {sum(r['kind'] == 'beyond' for r in records)}"
+                  + (f" (chapters executed at `{scale}` so far: {', '.join(stored_chapters[scale])}; the others "
+                     "show \"not executed\")" if scale in stored_chapters else "") + ".", ""]
     lines += ["Intervals are 95% unless the row says otherwise. Each link opens the cell that decides.", ""]
     for path, title, records in chapters:
         if not records:

@@ -31,7 +31,7 @@ from scipy import stats
 
 from .core import check_fraction, check_int, check_seed
 
-__all__ = ["Estimate", "Bar", "mean", "geometric_mean", "difference", "slope", "correlation", "bootstrap", "proportion", "bracket", "spread_to_step", "above",
+__all__ = ["Estimate", "Bar", "mean", "geometric_mean", "difference", "slope", "correlation", "bootstrap", "proportion", "bracket", "ratio", "spread_to_step", "above",
            "below", "within", "decide", "percentiles", "HOLDS", "EXCLUDED", "UNDECIDED", "LEVEL"]
 
 LEVEL = 0.95  # every interval of the book, unless a check says otherwise
@@ -376,6 +376,32 @@ def bracket(low, high, *, value=None, unit: str = "grid points", method: str = "
         raise ValueError(f"low must be at most high, got {low} > {high}")
     value = (low + high) / 2 if value is None else _number(value, "value", allow_nan=True)
     return Estimate(value, low, high, method, 2, _unit(unit), None, scalable=False)
+
+
+def ratio(numerator: Estimate, denominator: Estimate, *, method: str | None = None) -> Estimate:
+    """The quotient of two independent estimates of non-negative quantities (the denominator's
+    value positive), with the conservative interval ``[max(numerator.low, 0) /
+    denominator.high, numerator.high / denominator.low]`` (a lower end of
+    the denominator at or below zero leaves the upper end unbounded). Its level is at least
+    that of the less certain of the two; it scales with more samples only when both do."""
+    for name, e in (("numerator", numerator), ("denominator", denominator)):
+        if not isinstance(e, Estimate):
+            raise TypeError(f"{name} must be an evidence.Estimate, got {type(e).__name__}")
+    if not (numerator.measured and denominator.measured):
+        return Estimate(math.nan, math.nan, math.nan, method or "ratio of two estimates",
+                        max(numerator.n, denominator.n), numerator.unit, numerator.level)
+    if numerator.value < 0 or denominator.value <= 0:
+        raise ValueError("ratio needs a non-negative numerator and a positive denominator, got "
+                         f"{numerator.describe()} / {denominator.describe()}")
+    value = numerator.value / denominator.value
+    # a count's t interval may reach below zero; the quantity itself cannot
+    low = max(numerator.low, 0.0) / denominator.high
+    high = numerator.high / denominator.low if denominator.low > 0 else math.inf
+    levels = [x for x in (numerator.level, denominator.level) if x is not None]
+    method = method or f"{numerator.method} / {denominator.method}"
+    return Estimate(value, min(low, value), max(high, value), method, max(numerator.n, denominator.n),
+                    numerator.unit, min(levels) if levels else None,
+                    scalable=numerator.scalable and denominator.scalable)
 
 
 def spread_to_step(before, after, *, unit: str, level: float = LEVEL, resamples: int = 2000,

@@ -12,10 +12,10 @@ from .curves import CURVES, Bezier, Polychain, train_curve
 from .diagnostics import (block_contrast, bootstrap_interval, cosine_similarity_matrix, deviations, half_alignment,
                           label_changes)
 from .profiles import PathProfile, Polyline, arc_positions, evaluate_points, linear_path, polyline_path
-from .tunnels import HyperplaneLandscape, build_tunnel
+from .tunnels import HyperplaneLandscape, ResolutionTrend, build_tunnel, resolution_trend, tunnel_resolution
 
 __all__ = ["PathProfile", "Polyline", "arc_positions", "evaluate_points", "linear_path", "polyline_path",
-           "HyperplaneLandscape", "build_tunnel", "CURVES", "Polychain", "Bezier", "train_curve",
+           "HyperplaneLandscape", "build_tunnel", "tunnel_resolution", "ResolutionTrend", "resolution_trend", "CURVES", "Polychain", "Bezier", "train_curve",
            "deviations", "cosine_similarity_matrix", "half_alignment", "block_contrast", "label_changes",
            "bootstrap_interval",
            "METHODS", "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector",

@@ -6,15 +6,17 @@ the idea of AutoNEB (Draxler et al. 2018).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import tensorflow as tf
 
 from .. import train
 from ..core import (BatchedLoss, as_params, as_points, check_int, check_positive, compiled_loss, compiled_loss_and_grad,
                     reused, value_and_gradient)
-from .profiles import Polyline, arc_positions, polyline_path
+from .profiles import Polyline, arc_positions, linear_path, polyline_path
 
-__all__ = ["HyperplaneLandscape", "build_tunnel"]
+__all__ = ["HyperplaneLandscape", "build_tunnel", "tunnel_resolution", "ResolutionTrend", "resolution_trend"]
 
 
 class HyperplaneLandscape:
@@ -163,3 +165,62 @@ def build_tunnel(landscape, a, b, segments: int = 8, *, steps: int = 500, learni
         evaluations += steps
     method = f"hyperplane tunnel, {segments} segments" + (f" + {refine} refinements" if refine else "")
     return Polyline(method=method, points=np.stack(vertices), gradient_evaluations=evaluations)
+
+
+def tunnel_resolution(landscape, pairs, segments, *, steps: int = 500, num: int = 801, **options) -> np.ndarray:
+    """The hyperplane tunnel's barrier as a fraction of the straight line's, for every pair
+    of optima ``(a, b)`` in ``pairs`` at every number of ``segments``: shape (pairs, resolutions).
+    ``steps`` and ``options`` go to :func:`build_tunnel`; ``num`` samples each tunnel."""
+    segments = [check_int(k, "segments", minimum=1) for k in segments]
+    if not segments:
+        raise ValueError("segments must list at least one number of segments, e.g. (2, 4, 8)")
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("pairs must hold at least one pair of optima (a, b)")
+    rows = []
+    for a, b in pairs:
+        line = linear_path(landscape, a, b, num=101).barrier
+        rows.append([build_tunnel(landscape, a, b, segments=k, steps=steps, **options).profile(landscape, num=num)
+                     .barrier / line for k in segments])
+    return np.array(rows)
+
+
+@dataclass(frozen=True)
+class ResolutionTrend:
+    """How a path's barrier falls with its resolution, per pair: ``slopes`` of log barrier
+    on log segments over the finest resolutions (below zero: still falling)."""
+
+    segments: np.ndarray
+    barriers: np.ndarray
+    slopes: np.ndarray
+
+    def segments_to_reach(self, target: float) -> np.ndarray:
+        """Per pair, the number of segments at which the barrier would reach ``target`` if it
+        kept falling at its measured rate (infinite where it does not fall)."""
+        target = check_positive(target, "target")
+        last, finest = self.barriers[:, -1], float(self.segments[-1])
+        needed = np.full(len(last), np.inf)
+        falling = self.slopes < 0
+        # log needed = log finest + log(target / last) / slope; kept in logs, so a slope near
+        # zero gives an infinite count, not an overflow
+        with np.errstate(over="ignore"):
+            needed[falling] = np.exp(np.log(finest) + np.log(target / last[falling]) / self.slopes[falling])
+        return np.where(last <= target, finest, needed)
+
+
+def resolution_trend(segments, barriers, *, last: int = 4) -> ResolutionTrend:
+    """Fit, per pair (a row of ``barriers``, one column per entry of ``segments``), the slope
+    of log barrier on log segments over the ``last`` finest resolutions."""
+    segments = np.asarray(segments, dtype=float)
+    barriers = np.atleast_2d(np.asarray(barriers, dtype=float))
+    if segments.ndim != 1 or barriers.shape[1] != segments.size:
+        raise ValueError(f"barriers must have one column per entry of segments ({segments.size}), "
+                         f"got shape {barriers.shape}")
+    last = check_int(last, "last", minimum=2)
+    if last > segments.size:
+        raise ValueError(f"last must be at most the number of resolutions ({segments.size}), got {last}")
+    if np.any(barriers <= 0) or np.any(segments <= 0):
+        raise ValueError("segments and barriers must be positive (a slope is fitted to their logs)")
+    x = np.log(segments[-last:])
+    slopes = np.array([np.polyfit(x, np.log(row[-last:]), 1)[0] for row in barriers])
+    return ResolutionTrend(segments, barriers, slopes)
