@@ -135,3 +135,30 @@ def test_one_colour_per_method():
     assert plots.method_color("polychain, 8 bends") == plots.METHOD_COLORS["polychain"]
     assert plots.method_color("straight line") != plots.method_color("stars")
     assert plots.method_color("something else", default="C9") == "C9"
+
+
+def test_seed_band_draws_the_mean_over_seeds_and_its_interval():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    from landscape import plots
+
+    fig, ax = plt.subplots()
+    values = np.array([[1.0, 4.0], [2.0, 8.0], [3.0, 3.0]])  # 3 settings, 2 seeds
+    line = plots.seed_band(ax, [1, 2, 3], values, included=[True, True, False], color="C3")
+    np.testing.assert_allclose(line.get_ydata(), [2.0, 4.0])  # geometric means of the included settings
+    (band,) = ax.collections
+    low = band.get_paths()[0].vertices[:, 1].min()
+    half = stats.t.ppf(0.975, 1) * np.log(4.0) / np.sqrt(2) / np.sqrt(2)  # sd of log(1), log(4) is log(4)/sqrt(2)
+    assert low == pytest.approx(2.0 * np.exp(-half), rel=1e-6)
+    assert len(ax.lines) == 2 and ax.lines[1].get_xdata().tolist() == [3.0]  # the excluded setting: an open marker
+    plain = plots.seed_band(ax, [1, 2, 3], values, geometric=False)
+    np.testing.assert_allclose(plain.get_ydata(), [2.5, 5.0, 3.0])
+    with pytest.raises(ValueError, match="values must have shape"):
+        plots.seed_band(ax, [1, 2], values)
+    with pytest.raises(ValueError, match="positive values"):
+        plots.seed_band(ax, [1, 2, 3], -values)
+    plt.close(fig)

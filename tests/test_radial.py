@@ -98,6 +98,35 @@ def test_relative_radii_are_fractions_of_the_norm(near_wedge):
     assert relative.max_radius == pytest.approx(0.05 * norm)
 
 
+def test_radial_width_looks_along_plus_and_minus_the_point(near_wedge):
+    landscape, point = near_wedge
+    unit = probes.radial_direction(point)
+    assert np.linalg.norm(unit) == pytest.approx(1.0, rel=1e-6)
+    np.testing.assert_allclose(unit * np.linalg.norm(point), point, rtol=1e-4, atol=1e-6)
+    # The toy's loss scales with the point, L(cP) = c L(P): along the radial direction it
+    # rises by L0 a / |P| outward and falls inward, so a threshold below the loss at the
+    # origin's far side is crossed outward at a = threshold |P| / L0, never inward within |P|.
+    base = float(landscape.loss(point))
+    norm = float(np.linalg.norm(point))
+    threshold = 0.5 * base
+    radii = np.geomspace(0.05, 0.9, 30)
+    width = probes.radial_width(landscape, point, thresholds=threshold, radii=radii, relative=True)
+    assert width.widths.shape == (1, 2) and width.point_norm == pytest.approx(norm)
+    assert width.widths[0, 0] == pytest.approx(threshold * norm / base, rel=0.02)
+    assert not np.isfinite(width.widths[0, 1])  # toward the origin the toy's loss falls
+    random = probes.tunnel_width(landscape, point, thresholds=threshold, num_directions=10, radii=radii,
+                                 relative=True)
+    assert width.widths[0, 0] > 10 * random.mean[0]  # the radial direction is a long direction of the toy
+    profile = probes.radial_profile(landscape, point, radii=[0.0, 0.5 * norm], directions=[unit, -2 * unit])
+    np.testing.assert_allclose(profile.loss[:, 1], [1.5 * base, 0.5 * base], rtol=1e-3)
+    with pytest.raises(ValueError, match="away from the origin"):
+        probes.radial_direction(np.zeros(3))
+    with pytest.raises(ValueError, match="directions must be an array"):
+        probes.radial_profile(landscape, point, directions=np.ones((2, 3)))
+    with pytest.raises(ValueError, match="non-zero vectors"):
+        probes.radial_profile(landscape, point, directions=np.zeros((1, landscape.dim)))
+
+
 # -- 2D cuts -------------------------------------------------------------------------------
 def test_filter_normalization_gives_each_filter_the_points_norm(tiny_network):
     point = tiny_network.initial_params(0).numpy()
@@ -127,6 +156,20 @@ def test_random_cut_through_a_network_and_the_toy(tiny_network, near_wedge):
     toy_cut = probes.random_cut_2d(landscape, toy_point, num=3)
     assert toy_cut.normalization == "norm"
     np.testing.assert_allclose(toy_cut.direction_norms, np.linalg.norm(toy_point), rtol=1e-5)
+
+
+def test_radial_cut_spans_the_radial_and_a_random_direction(near_wedge):
+    landscape, point = near_wedge
+    norm = float(np.linalg.norm(point))
+    cut = probes.radial_cut_2d(landscape, point, inward=1.0, outward=1.0, across=0.5, num=5, seed=2)
+    assert cut.normalization == "radial" and cut.loss.shape == (5, 5)
+    np.testing.assert_allclose(cut.alphas, np.linspace(-1, 1, 5))
+    np.testing.assert_allclose(cut.direction_norms, norm, rtol=1e-5)
+    assert cut.loss[2, 2] == pytest.approx(cut.base_loss, rel=1e-5)  # the centre is the point
+    assert cut.loss[2, 0] == pytest.approx(0.0, abs=1e-4)  # alpha = -1 is the origin, on every wedge
+    assert cut.loss[2, 4] == pytest.approx(2 * cut.base_loss, rel=1e-3)  # 2P: the toy's loss doubles
+    with pytest.raises(ValueError, match="inward must be > 0"):
+        probes.radial_cut_2d(landscape, point, inward=0.0)
 
 
 # -- training to a target loss --------------------------------------------------------------
@@ -250,6 +293,27 @@ def test_an_interrupted_sweep_resumes_from_the_cache(tmp_path, monkeypatch):
     assert index.shape == (2, 1) and again.learning_rate[index[0, 0]] == 3e-3
     assert again.fixed_steps[again.index(runs[-1])] == 20 and again.steps[again.index(runs[-1])] == 20
     assert again.angular_width.shape == (4, 2) and np.all(again.censored >= 0)
+    assert again.radial_widths.shape == (4, 2, 2) and np.all(again.radial_width > 0)
+    np.testing.assert_array_equal(again.radial_widths, resumed.radial_widths)
+    assert again.test_examples == 360 and np.all((again.test_accuracy > 0.1) & (again.test_accuracy <= 1))
+    np.testing.assert_array_equal(again.test_accuracy, resumed.test_accuracy)
+
+
+def test_sweep_measures_radial_widths_and_test_accuracy_of_each_network():
+    run = dataclasses.replace(BASE, seed=3)
+    setup = dataclasses.replace(SETUP, test_examples=50)
+    sweep = probes.width_sweep(setup, [run])
+    dataset = probes.sweeps.data.load_dataset("digits", max_train=200)
+    networks_model = models.mlp(dataset.input_shape, 10, widths=(8,))
+    landscape = models.ModelLandscape(networks_model, dataset, include_regularization=False)
+    params = sweep.params[0]
+    x, y = landscape.split("test")
+    expected = float(np.mean(landscape.predict(params, x[:50]) == y[:50]))
+    assert sweep.test_examples == 50 and sweep.test_accuracy[0] == pytest.approx(expected)
+    probe = models.ModelLandscape(networks_model, (landscape.x_train.numpy()[:100], landscape.y_train.numpy()[:100]),
+                                  include_regularization=False)
+    radial = probes.radial_width(probe, params, thresholds=setup.thresholds, radii=setup.radii, relative=True)
+    np.testing.assert_allclose(sweep.radial_widths[0], radial.widths, rtol=1e-4)
 
 
 def test_the_width_sweep_trains_through_the_library_path(monkeypatch):

@@ -5,8 +5,8 @@ import itertools
 
 import numpy as np
 
-__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory", "similarity_matrix", "METHOD_COLORS",
-           "method_color"]
+__all__ = ["loss_surface_2d", "wedges_3d", "path_profiles", "trajectory", "similarity_matrix", "seed_band",
+           "METHOD_COLORS", "method_color"]
 
 # One colour per method across the book, so that a reader who learned a colour in one chapter
 # can read it in the next. Matched against a label by substring, the first key that occurs.
@@ -131,3 +131,38 @@ def similarity_matrix(ax, matrix, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def seed_band(ax, x, values, included=None, *, geometric: bool = True, level: float = 0.95, color=None, label=None,
+              **style):
+    """A quantity measured at several settings and seeds: its mean over the seeds as a line
+    with markers, and the t interval of that mean as a band.
+
+    ``values`` (V, S): V settings at ``x`` (V,), S seeds. ``geometric``: the geometric
+    mean and the interval of the mean log (ratios, widths), else the plain mean.
+    ``included`` (V,) booleans: settings drawn as open markers outside the line and band
+    when False (runs that did not reach their target, say). Returns the line.
+    """
+    from scipy import stats
+
+    x = np.asarray(x, np.float64)
+    values = np.asarray(values, np.float64)
+    if values.ndim != 2 or values.shape[0] != x.size:
+        raise ValueError(f"values must have shape (len(x), seeds) = ({x.size}, S), got {values.shape}")
+    included = np.ones(x.size, bool) if included is None else np.asarray(included, bool)
+    if included.shape != x.shape:
+        raise ValueError(f"included must have one entry per setting ({x.size}), got shape {included.shape}")
+    if geometric and np.any(values <= 0):
+        raise ValueError("geometric=True needs positive values")
+    data = np.log(values) if geometric else values
+    centre = data.mean(axis=1)
+    seeds = values.shape[1]
+    half = (stats.t.ppf(0.5 + level / 2, seeds - 1) * data.std(axis=1, ddof=1) / np.sqrt(seeds) if seeds > 1
+            else np.zeros(x.size))
+    back = np.exp if geometric else (lambda v: v)
+    (line,) = ax.plot(x[included], back(centre[included]), "o-", color=color, label=label, ms=4, **style)
+    ax.fill_between(x[included], back((centre - half)[included]), back((centre + half)[included]),
+                    color=line.get_color(), alpha=0.2, lw=0)
+    if np.any(~included):
+        ax.plot(x[~included], back(centre[~included]), "o", mfc="none", color=line.get_color(), ms=6)
+    return line

@@ -9,6 +9,12 @@ loss has risen by a stated threshold (the paper's Section 4.4 compares these wid
 across hyperparameters); :func:`random_cut_2d` draws the loss on a random plane
 through the point, with the filter normalization of Li et al. (2018) on networks.
 
+The paper's wedges radiate from the origin, and its radial tunnels are seen on
+projections that contain the *radial* direction P/|P|: :func:`radial_width` measures
+the width along +P/|P| (outward) and -P/|P| (toward the origin), and
+:func:`radial_cut_2d` draws the loss on the plane spanned by the radial direction and
+a random one.
+
 Every probe evaluates all the directions of one radius together: one batched
 computation per radius on a landscape with batched losses (:class:`~landscape.core.BatchedLoss`).
 """
@@ -22,8 +28,9 @@ from ..core import (BatchedLoss, Landscape, as_params, check_choice, check_incre
                     check_seed)
 from ..models import ModelLandscape
 
-__all__ = ["random_directions", "RadialProfile", "radial_profile", "TunnelWidth", "tunnel_width",
-           "crossing_radii", "filter_normalized_direction", "Cut2D", "random_cut_2d", "NORMALIZATIONS"]
+__all__ = ["random_directions", "radial_direction", "RadialProfile", "radial_profile", "TunnelWidth", "tunnel_width",
+           "radial_width", "crossing_radii", "filter_normalized_direction", "Cut2D", "random_cut_2d", "radial_cut_2d",
+           "NORMALIZATIONS"]
 
 NORMALIZATIONS = ("auto", "filter", "norm")
 
@@ -48,6 +55,20 @@ def random_directions(dim: int, num: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(check_seed(seed))
     directions = rng.standard_normal((num, dim))
     return (directions / np.linalg.norm(directions, axis=1, keepdims=True)).astype(np.float32)
+
+
+def radial_direction(point) -> np.ndarray:
+    """The unit vector P/|P| pointing from the origin through ``point`` (float32): the
+    direction along which the paper's wedges radiate. A point at the origin has none."""
+    point = np.asarray(point, np.float64)
+    if point.ndim != 1 or point.size == 0:
+        raise ValueError(f"point must be a non-empty vector, got shape {point.shape}")
+    if not np.all(np.isfinite(point)):
+        raise ValueError("point contains non-finite values")
+    norm = float(np.linalg.norm(point))
+    if norm == 0:
+        raise ValueError("point must be away from the origin (the radial direction of 0 is undefined)")
+    return (point / norm).astype(np.float32)
 
 
 def _check_radii(radii, positive: bool) -> np.ndarray:
@@ -104,11 +125,14 @@ def _profile(landscape, point: np.ndarray, directions: np.ndarray, radii: np.nda
     return base, np.stack(columns, axis=1)
 
 
-def radial_profile(landscape, point, num_directions: int = 64, radii=(0.5, 1.0, 2.0, 4.0), seed: int = 0
-                   ) -> RadialProfile:
+def radial_profile(landscape, point, num_directions: int = 64, radii=(0.5, 1.0, 2.0, 4.0), seed: int = 0, *,
+                   directions=None) -> RadialProfile:
     """The loss at ``point + a v`` along ``num_directions`` random unit directions v
     (uniform on the sphere, seeded) at every radius a of ``radii`` (increasing, >= 0).
 
+    ``directions`` (K, D): probe along these directions instead (each scaled to unit
+    length; ``num_directions`` and ``seed`` are then not used), e.g. the radial
+    direction and its opposite, ``[radial_direction(point), -radial_direction(point)]``.
     All the directions of one radius are evaluated in one batched computation on a
     landscape with batched losses. The spread across directions at a radius
     (:attr:`RadialProfile.relative_spread`) says how round the hole is.
@@ -118,7 +142,17 @@ def radial_profile(landscape, point, num_directions: int = 64, radii=(0.5, 1.0, 
     num_directions = check_int(num_directions, "num_directions", minimum=1)
     radii = _check_radii(radii, positive=False)
     seed = check_seed(seed)
-    directions = random_directions(landscape.dim, num_directions, seed)
+    if directions is None:
+        directions = random_directions(landscape.dim, num_directions, seed)
+    else:
+        directions = np.asarray(directions, np.float64)
+        if directions.ndim != 2 or directions.shape[1] != landscape.dim or directions.shape[0] == 0:
+            raise ValueError(f"directions must be an array (K, {landscape.dim}) with K >= 1, got shape "
+                             f"{directions.shape}")
+        lengths = np.linalg.norm(directions, axis=1, keepdims=True)
+        if not np.all(np.isfinite(directions)) or np.any(lengths == 0):
+            raise ValueError("directions must be finite, non-zero vectors")
+        directions = (directions / lengths).astype(np.float32)
     base, loss = _profile(landscape, point, directions, radii)
     return RadialProfile(radii=radii, loss=loss, base_loss=base, point_norm=float(np.linalg.norm(point)),
                          seed=seed)
@@ -229,6 +263,22 @@ def crossing_radii(radii, loss, base_loss, thresholds) -> np.ndarray:
 DEFAULT_RELATIVE_RADII = tuple(np.geomspace(0.02, 5.0, 17))  # ratio 1.41 between radii
 
 
+def _width_along(landscape, point: np.ndarray, directions: np.ndarray, thresholds, radii, relative) -> TunnelWidth:
+    """The width along the rows of ``directions`` (unit vectors), on the grid ``radii``
+    (fractions of |point| if ``relative``)."""
+    radii = _check_radii(radii, positive=True)
+    if not isinstance(relative, bool):
+        raise TypeError(f"relative must be True or False, got {relative!r}")
+    norm = float(np.linalg.norm(point))
+    if relative:
+        if norm == 0:
+            raise ValueError("relative=True needs a point with non-zero norm (the radii are fractions of it)")
+        radii = radii * norm
+    base, loss = _profile(landscape, point, directions, radii)
+    return TunnelWidth(thresholds=thresholds, widths=crossing_radii(radii, loss, base, thresholds),
+                       base_loss=base, point_norm=norm, max_radius=float(radii[-1]))
+
+
 def tunnel_width(landscape, point, thresholds=(0.25, 1.0), num_directions: int = 20, radii=None, seed: int = 0, *,
                  relative: bool | None = None) -> TunnelWidth:
     """The radial tunnel width at ``point`` along ``num_directions`` random unit directions.
@@ -247,20 +297,30 @@ def tunnel_width(landscape, point, thresholds=(0.25, 1.0), num_directions: int =
     num_directions = check_int(num_directions, "num_directions", minimum=1)
     if radii is None:
         radii, relative = DEFAULT_RELATIVE_RADII, True if relative is None else relative
-    radii = _check_radii(radii, positive=True)
     relative = False if relative is None else relative
-    if not isinstance(relative, bool):
-        raise TypeError(f"relative must be True or False, got {relative!r}")
     seed = check_seed(seed)
-    norm = float(np.linalg.norm(point))
-    if relative:
-        if norm == 0:
-            raise ValueError("relative=True needs a point with non-zero norm (the radii are fractions of it)")
-        radii = radii * norm
     directions = random_directions(landscape.dim, num_directions, seed)
-    base, loss = _profile(landscape, point, directions, radii)
-    return TunnelWidth(thresholds=thresholds, widths=crossing_radii(radii, loss, base, thresholds),
-                       base_loss=base, point_norm=norm, max_radius=float(radii[-1]))
+    return _width_along(landscape, point, directions, thresholds, radii, relative)
+
+
+def radial_width(landscape, point, thresholds=(0.25, 1.0), radii=None, *, relative: bool | None = None
+                 ) -> TunnelWidth:
+    """The width at ``point`` along the radial direction: its two "directions" are
+    +P/|P| (outward, away from the origin) and -P/|P| (toward the origin), in that order.
+
+    The same measure as :func:`tunnel_width` (thresholds, radii and ``relative`` alike),
+    so the two compare directly: a radial tunnel is wider along the radial direction
+    than along random ones. Along -P/|P| the origin is at the distance |P| (1 in
+    relative radii); a width beyond it lies on the far side of the origin.
+    """
+    _check_landscape(landscape)
+    point = as_params(point, landscape.dim, "point").numpy()
+    thresholds = _check_thresholds(thresholds)
+    if radii is None:
+        radii, relative = DEFAULT_RELATIVE_RADII, True if relative is None else relative
+    relative = False if relative is None else relative
+    outward = radial_direction(point)
+    return _width_along(landscape, point, np.stack([outward, -outward]), thresholds, radii, relative)
 
 
 # -- random 2D cuts -----------------------------------------------------------------------
@@ -306,7 +366,9 @@ class Cut2D:
     loss : (B, A) the loss (rows: beta, columns: alpha)
     base_loss : the loss at the point (alpha = beta = 0)
     direction_norms : |d1|, |d2|
-    normalization : "filter" (Li et al.) or "norm" (both directions as long as the point)
+    normalization : "filter" (Li et al.), "norm" (both directions as long as the point) or
+        "radial" (:func:`radial_cut_2d`: the radial direction and a random one orthogonal to
+        it, both as long as the point)
     """
 
     alphas: np.ndarray
@@ -348,9 +410,47 @@ def random_cut_2d(landscape, point, extent: float = 1.0, num: int = 21, seed: in
             raise ValueError("normalization='norm' needs a point with non-zero norm (the directions get its length)")
         first, second = random_directions(landscape.dim, 2, seed) * np.float32(norm)
     grid = np.linspace(-extent, extent, num)
+    return _plane(landscape, point, first, second, grid, grid.copy(), normalization)
+
+
+def _plane(landscape, point, first, second, alphas, betas, normalization) -> Cut2D:
+    """The loss at point + alpha first + beta second on the grid alphas x betas, one
+    batched computation per row (beta)."""
     base = float(_losses(landscape, point[None])[0])
-    rows = [_losses(landscape, point[None] + np.float32(beta) * second + grid[:, None].astype(np.float32) * first)
-            for beta in grid]
-    return Cut2D(alphas=grid, betas=grid.copy(), loss=np.stack(rows), base_loss=base,
+    rows = [_losses(landscape, point[None] + np.float32(beta) * second + alphas[:, None].astype(np.float32) * first)
+            for beta in betas]
+    return Cut2D(alphas=alphas, betas=betas, loss=np.stack(rows), base_loss=base,
                  direction_norms=np.array([np.linalg.norm(first), np.linalg.norm(second)]),
                  normalization=normalization)
+
+
+def radial_cut_2d(landscape, point, inward: float = 1.0, outward: float = 1.0, across: float = 1.0, num: int = 21,
+                  seed: int = 0) -> Cut2D:
+    """The loss on the plane through ``point`` spanned by the radial direction P/|P| and
+    a random direction orthogonal to it, both in units of |P|.
+
+    ``alphas`` run along the radial direction from ``-inward`` to ``outward``
+    (alpha = -1 is the origin, alpha = 0 the point), ``betas`` across it from
+    ``-across`` to ``across``, ``num`` points each. In these units the angle seen from
+    the origin between the point and a point at distance w across is arctan(w), the
+    book's angular width; a tunnel that radiates from the origin is a cone with its
+    apex at (-1, 0). The random direction is that of :func:`random_directions` with
+    ``seed``, its radial component removed. ``normalization`` is "radial".
+    """
+    _check_landscape(landscape)
+    point = as_params(point, landscape.dim, "point").numpy()
+    inward = check_positive(inward, "inward")
+    outward = check_positive(outward, "outward")
+    across = check_positive(across, "across")
+    num = check_int(num, "num", minimum=2)
+    seed = check_seed(seed)
+    if landscape.dim < 2:
+        raise ValueError(f"a radial cut needs a landscape of dimension >= 2, got {landscape.dim}")
+    radial = radial_direction(point).astype(np.float64)
+    norm = float(np.linalg.norm(point))
+    other = random_directions(landscape.dim, 1, seed)[0].astype(np.float64)
+    other -= (other @ radial) * radial
+    other /= np.linalg.norm(other)
+    first, second = (np.float32(norm) * v.astype(np.float32) for v in (radial, other))
+    return _plane(landscape, point, first, second, np.linspace(-inward, outward, num), np.linspace(-across, across, num),
+                  "radial")

@@ -4,7 +4,9 @@ A sweep trains one network per :class:`Run` (learning rate, batch size, L2 stren
 dropout rate, width, seed), each until its training loss falls below a common target
 (a *matched-loss* comparison: a fixed number of epochs would compare networks that got
 to different losses, and the width grows as the loss falls), then measures each
-network's :func:`~landscape.probes.radial.tunnel_width` on the data loss.
+network's :func:`~landscape.probes.radial.tunnel_width` on the data loss, its width
+along the radial direction (:func:`~landscape.probes.radial.radial_width`), and its test
+accuracy (the paper's Section 4.4 ties the widths to generalization).
 
 The networks are standard Keras models (:func:`landscape.models.mlp` or
 :func:`~landscape.models.simple_cnn` with their ``dropout`` and ``l2`` options), seen
@@ -24,10 +26,10 @@ import numpy as np
 from .. import data, models, train
 from ..cache import ResultCache
 from ..core import FlatView, check_choice, check_int, check_int_sequence, check_number, check_positive, check_seed
-from .radial import TunnelWidth, _check_thresholds, tunnel_width
+from .radial import TunnelWidth, _check_thresholds, radial_width, tunnel_width
 
-__all__ = ["Run", "SWEPT", "MODELS", "SweepSetup", "TrainedRun", "WidthSweep", "sweep_runs", "width_sweep",
-           "rank_correlation"]
+__all__ = ["Run", "SWEPT", "MODELS", "SweepSetup", "TrainedRun", "TestResult", "WidthSweep", "sweep_runs",
+           "width_sweep", "rank_correlation"]
 
 SWEPT = ("learning_rate", "batch_size", "l2", "dropout", "width")
 MODELS = tuple(models.ARCHITECTURES)
@@ -97,6 +99,7 @@ class SweepSetup:
         off) on ``check_examples`` training examples falls below it
     max_steps, check_every : at most this many steps; the loss is checked this often
     probe_examples : training examples the width is measured on (None: all)
+    test_examples : test examples the accuracy is measured on (None: all)
     num_directions, radii, thresholds, probe_seed : see :func:`tunnel_width`; radii
         are fractions of each network's norm
     """
@@ -114,6 +117,7 @@ class SweepSetup:
     check_examples: int | None = None
     probe_examples: int | None = None
     probe_seed: int = 0
+    test_examples: int | None = None
 
     def __post_init__(self):
         check_choice(self.model, "model", MODELS)
@@ -123,7 +127,7 @@ class SweepSetup:
         check_int(self.check_every, "check_every", minimum=1)
         check_int(self.num_directions, "num_directions", minimum=1)
         _check_thresholds(self.thresholds)
-        for name in ("max_train", "check_examples", "probe_examples"):
+        for name in ("max_train", "check_examples", "probe_examples", "test_examples"):
             if getattr(self, name) is not None:
                 check_int(getattr(self, name), name, minimum=1)
 
@@ -134,6 +138,9 @@ class SweepSetup:
     def probe_config(self) -> dict:
         keys = ("num_directions", "radii", "thresholds", "probe_examples", "probe_seed")
         return {k: _plain(getattr(self, k)) for k in keys}
+
+    def test_config(self) -> dict:
+        return {"test_examples": self.test_examples}
 
     def architecture(self, width: int) -> tuple:
         """The layer widths of a network whose first layer has ``width`` units."""
@@ -160,6 +167,17 @@ class TrainedRun:
 
 
 @dataclass
+class TestResult:
+    """A trained network on the test set: accuracy (a fraction) and mean loss, over
+    ``examples`` test examples. (Cached apart from :class:`TrainedRun`, whose format
+    predates it: a cached sweep gains its test results without retraining.)"""
+
+    accuracy: float
+    loss: float
+    examples: int
+
+
+@dataclass
 class WidthSweep:
     """The widths of every run of a sweep (N runs, T thresholds, K directions).
 
@@ -167,6 +185,9 @@ class WidthSweep:
     steps, reached, train_loss describe the training; norm is |P|, dim the number of
     parameters; widths (N, T, K) are per direction (inf: censored at max_radius (N,));
     params holds each trained network's parameters (a list: widths differ in length).
+    radial_widths (N, T, 2) are the widths along +P/|P| (outward) and -P/|P| (toward
+    the origin), on the same radii; test_accuracy and test_loss (N,) are measured on
+    the test set (``test_examples`` examples).
     """
 
     learning_rate: np.ndarray
@@ -186,6 +207,10 @@ class WidthSweep:
     max_radius: np.ndarray
     target_loss: float
     params: list
+    radial_widths: np.ndarray
+    test_accuracy: np.ndarray
+    test_loss: np.ndarray
+    test_examples: int
 
     def _bounded(self) -> np.ndarray:
         return np.where(np.isfinite(self.widths), self.widths, self.max_radius[:, None, None])
@@ -199,6 +224,17 @@ class WidthSweep:
     def angular_width(self) -> np.ndarray:
         """Mean arctan(width / |P|) over the directions, in radians (N, T)."""
         return np.arctan(self._bounded() / self.norm[:, None, None]).mean(axis=2)
+
+    @property
+    def radial_width(self) -> np.ndarray:
+        """Width along +P/|P| and -P/|P| (N, T, 2); a direction that never crossed the
+        threshold counts as max_radius (a lower bound)."""
+        return np.where(np.isfinite(self.radial_widths), self.radial_widths, self.max_radius[:, None, None])
+
+    @property
+    def radial_censored(self) -> np.ndarray:
+        """Whether the radial width never crossed the threshold within max_radius (N, T, 2)."""
+        return ~np.isfinite(self.radial_widths)
 
     @property
     def censored(self) -> np.ndarray:
@@ -291,6 +327,15 @@ class _Networks:
             self._initial[key] = FlatView(model.trainable_variables).flatten().numpy()
         return self._initial[key]
 
+    def test_loss(self, width, examples):
+        """The loss on the first ``examples`` test examples (all for None), no L2 term."""
+        key = ("test", width, examples)
+        if key not in self._landscapes:
+            x, y = self.dataset.x_test, self.dataset.y_test
+            subset = (x, y) if examples is None else (x[:examples], y[:examples])
+            self._landscapes[key] = models.ModelLandscape(self.model(width), subset, include_regularization=False)
+        return self._landscapes[key]
+
     def data_loss(self, width, examples):
         """The data loss (no L2 term, dropout off) of the architecture of ``width``."""
         key = ("data", width, examples)
@@ -315,10 +360,18 @@ def _train(networks: _Networks, run: Run) -> TrainedRun:
     return TrainedRun(params=result.params, steps=int(result.steps_taken), reached=reached, train_loss=loss)
 
 
+def _test(networks: _Networks, run: Run, params) -> TestResult:
+    landscape = networks.test_loss(run.width, networks.setup.test_examples)
+    predicted = np.argmax(landscape.logits(params), axis=1)  # the landscape's examples are the test examples
+    return TestResult(accuracy=float(np.mean(predicted == landscape.y_train.numpy())),
+                      loss=float(landscape.loss(params)), examples=landscape.num_examples)
+
+
 def width_sweep(setup: SweepSetup, runs: Sequence[Run], *, cache: ResultCache | None = None,
                 progress: bool = False) -> WidthSweep:
     """Train every run of ``runs`` to the setup's target loss (or for its fixed steps),
-    then measure its radial tunnel width on the data loss.
+    then measure its radial tunnel width on the data loss, along random directions and
+    along the radial direction, and its accuracy and loss on the test set.
 
     Each trained network and each measured width is saved in ``cache`` (if given) the
     moment it is done, keyed by the run and the setup: a sweep interrupted (a crash, a
@@ -341,7 +394,7 @@ def width_sweep(setup: SweepSetup, runs: Sequence[Run], *, cache: ResultCache | 
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(runs), desc="width sweep")
-    trained, measured = [], []
+    trained, measured, radials, tests = [], [], [], []
     for run in runs:
         key = {"run": run.config(), "setup": setup.training_config()}
         result = cache.load("width-sweep-run", key, TrainedRun) if cache is not None else None
@@ -357,8 +410,22 @@ def width_sweep(setup: SweepSetup, runs: Sequence[Run], *, cache: ResultCache | 
                                  radii=setup.radii, seed=setup.probe_seed, relative=True)
             if cache is not None:
                 cache.save("width-sweep-width", probe_key, width)
+        radial = cache.load("width-sweep-radial", probe_key, TunnelWidth) if cache is not None else None
+        if radial is None:
+            radial = radial_width(networks.data_loss(run.width, setup.probe_examples), result.params,
+                                  thresholds=setup.thresholds, radii=setup.radii, relative=True)
+            if cache is not None:
+                cache.save("width-sweep-radial", probe_key, radial)
+        test_key = {**key, "test": setup.test_config()}
+        test = cache.load("width-sweep-test", test_key, TestResult) if cache is not None else None
+        if test is None:
+            test = _test(networks, run, result.params)
+            if cache is not None:
+                cache.save("width-sweep-test", test_key, test)
         trained.append(result)
         measured.append(width)
+        radials.append(radial)
+        tests.append(test)
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -377,4 +444,6 @@ def width_sweep(setup: SweepSetup, runs: Sequence[Run], *, cache: ResultCache | 
         norm=np.array([w.point_norm for w in measured]), dim=np.array([t.params.size for t in trained], np.int64),
         thresholds=np.asarray(measured[0].thresholds, np.float64), widths=np.stack([w.widths for w in measured]),
         max_radius=np.array([w.max_radius for w in measured]), target_loss=float(setup.target_loss),
-        params=[t.params for t in trained])
+        params=[t.params for t in trained], radial_widths=np.stack([r.widths for r in radials]),
+        test_accuracy=np.array([t.accuracy for t in tests]), test_loss=np.array([t.loss for t in tests]),
+        test_examples=int(tests[0].examples))
