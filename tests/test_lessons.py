@@ -107,6 +107,18 @@ def test_medium_notebook_is_up_to_date(md, executor):
                             "then tools/scorecard.py")
 
 
+def test_a_stored_notebook_depends_only_on_the_scale_sections_its_lesson_reads(executor):
+    """A medium notebook takes up to an hour: another chapter's sizes must not make it stale,
+    and a use of the scale that cannot be followed must count every section."""
+    fields = ("name", "toy", "radial", "ensembles")
+    assert executor.scale_sections("config = scale.radial\nprint(scale.name, scale.toy.dim)", fields) == (
+        "name", "radial", "toy")
+    assert executor.scale_sections('if IN_COLAB:\n    %pip install x\nscale = get_scale(SCALE)\n'
+                                   'print("at this scale")', fields) == ()
+    assert executor.scale_sections("run(scale)", fields) == fields
+    assert executor.scale_sections("scale.radial.seeds, scale.unknown", fields) == fields
+
+
 @lesson
 def test_notebook_is_up_to_date(md, executor):
     ipynb = md.with_suffix(".ipynb")

@@ -73,9 +73,32 @@ def notebook_path(md_path: Path, scale: str) -> Path:
     return output_dir(scale) / Path(md_path).with_suffix(".ipynb").name
 
 
+def scale_sections(code: str, fields) -> tuple[str, ...]:
+    """The sections of the scale (``scale.<section>``) that a lesson's code reads; every field
+    if it uses ``scale`` any other way (passes it on, say), which cannot be followed."""
+    import ast
+
+    # IPython's magics and shell lines are not Python (they never read the scale): a pass keeps the blocks
+    lines = [line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!")) else line
+             for line in code.splitlines()]
+    tree = ast.parse("\n".join(lines))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    sections = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and node.id == "scale") or isinstance(node.ctx, ast.Store):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Attribute) and parent.attr in fields:
+            sections.add(parent.attr)
+        else:
+            return tuple(fields)
+    return tuple(sorted(sections))
+
+
 def stored_hash(md_path: Path, scale: str) -> str:
-    """sha256 of the lesson's code cells (sources and metadata) and the scale's sizes: what a
-    stored scale's notebook must be executed again for."""
+    """sha256 of the lesson's code cells (sources and metadata) and the sizes of the scale's
+    sections the lesson reads: what a stored scale's notebook must be executed again for (a
+    change to another chapter's sizes leaves it current)."""
     import dataclasses
 
     sys.path.insert(0, str(LIBRARY_DIR.parent))
@@ -84,10 +107,14 @@ def stored_hash(md_path: Path, scale: str) -> str:
     finally:
         sys.path.pop(0)
     digest = hashlib.sha256()
-    for key in cell_keys(build_notebook(md_path)):
+    keys = cell_keys(build_notebook(md_path))
+    for key in keys:
         if key[0] == "code":
             digest.update(("\0".join(key) + "\1").encode())
-    digest.update(json.dumps(dataclasses.asdict(SCALES[scale]), sort_keys=True, default=str).encode())
+    sizes = dataclasses.asdict(SCALES[scale])
+    read = {section: sizes[section] for key in keys if key[0] == "code"
+            for section in scale_sections(key[1], tuple(sizes))}
+    digest.update(json.dumps(read, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
