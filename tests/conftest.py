@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import book_pages
+import tool_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT = 1800  # seconds
@@ -48,7 +49,7 @@ def toc():
 @pytest.fixture(scope="session")
 def executor():
     """tools/execute_lessons.py as a module (staleness, source hash)."""
-    return _load_module("execute_lessons", ROOT / "tools" / "execute_lessons.py")
+    return tool_modules.load("execute_lessons")
 
 
 # -- small landscapes ----------------------------------------------------------------------

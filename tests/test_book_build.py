@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+import tool_modules
+
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(ROOT.joinpath("lessons").glob("*.md"))
@@ -102,14 +104,7 @@ def test_mathjax_is_served_locally(html_dir):
 
 # --------------------------------------------------------------------------- the book for students
 def _coursework():
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location("coursework", ROOT / "tools" / "coursework.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["coursework"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return tool_modules.load("coursework")
 
 
 def _plain(text: str) -> str:

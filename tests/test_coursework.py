@@ -44,6 +44,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import tool_modules
+
 with warnings.catch_warnings():  # otter imports ipylab, whose use of traitlets is deprecated (theirs, not ours)
     warnings.simplefilter("ignore", DeprecationWarning)
     import otter  # noqa: F401
@@ -54,15 +56,7 @@ STEMS = [p.stem for p in LESSONS]
 CLASS_CHAPTER = "02_wedge_surrogate"  # the chapter graded as a class: its checks take well under a second
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("coursework", ROOT / "tools" / "coursework.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["coursework"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-coursework = _tool()
+coursework = tool_modules.load("coursework")
 
 
 @pytest.fixture(scope="module")

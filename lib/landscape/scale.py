@@ -334,7 +334,7 @@ SCALES["medium"] = dataclasses.replace(
                                   cnn_channels=(16, 16, 16), fc_batch_size=128, cnn_batch_size=128,
                                   dims=(25, 50, 100, 200, 400, 800, 1600), seeds=5, steps=1000, radius_seeds=5,
                                   hessian_examples=2000),
-    tunnels=dataclasses.replace(_QUICK.tunnels, steps=500, curve_steps=2000, hessian_examples=2000, pairs=5),
+    tunnels=dataclasses.replace(_QUICK.tunnels, steps=500, curve_steps=2000, hessian_examples=1000, pairs=5),
     connectors=dataclasses.replace(_QUICK.connectors, train_steps=4000, learning_rate=1e-3, batch_size=128, steps=500,
                                    held_out=200, evaluation_examples=5000, hessian_examples=2000),
     # Chapter 6: Adam at 2e-3 takes cnn1d (16, 16, 16) to a data loss of 0.45 in about 1,300 steps;
