@@ -22,6 +22,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 if sys.version_info < (3, 11):
@@ -135,7 +136,12 @@ def book(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    return run([PYTHON, "-m", "pytest", *extra], env=environment(**ROUNDING_PERTURBATION))
+    # A result cache the test run starts empty: a lesson's cache left in the working tree
+    # (lessons/.landscape_cache, from running it by hand) would replay results computed with
+    # other rounding, and a local run would pass where a clean clone's fails.
+    with tempfile.TemporaryDirectory(prefix="landscape-cache-") as cache:
+        return run([PYTHON, "-m", "pytest", *extra],
+                   env=environment(**ROUNDING_PERTURBATION, LANDSCAPE_CACHE=cache))
 
 
 def envs(extra: list[str]) -> int:

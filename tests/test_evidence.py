@@ -246,6 +246,36 @@ def test_correlation_interval():
     assert not evidence.spread_to_step([1.0], [2.0], unit="draws").measured
 
 
+def test_correlation_over_runs_and_test_examples_covers_the_test_sets_sampling():
+    """Runs whose accuracies differ by a few test examples: resampling the examples as well
+    as the runs widens the interval the Fisher interval over runs alone gives (it ignores
+    that each accuracy is itself a sample); with many examples the two nearly agree."""
+    rng = np.random.default_rng(4)
+    runs = 50
+    width = rng.normal(size=runs)
+    ability = 0.95 + 0.004 * width + 0.004 * rng.normal(size=runs)  # accuracy rises with width
+    for examples, wider in ((300, True), (200_000, False)):
+        correct = rng.random((runs, examples)) < ability[:, None]
+        both = evidence.correlation(width, correct, unit="runs", items="test examples")
+        fisher = evidence.correlation(width, correct.mean(axis=1), unit="runs")
+        assert both.value == pytest.approx(fisher.value)
+        assert both.low <= both.value <= both.high
+        ratio = (both.high - both.low) / (fisher.high - fisher.low)
+        assert (ratio > 1.15) if wider else (0.8 < ratio < 1.1), (examples, ratio)
+        assert "bootstrap over" in both.describe() and f"{examples} test examples" in both.describe()
+        assert both.units_to_decide(evidence.above(0.99)) is None  # runs alone cannot decide it
+    # over fresh test sets of the same runs, the intervals hold the correlation such a test
+    # set measures on average (noisier accuracies attenuate it) at least at their level
+    estimates = [evidence.correlation(width, np.random.default_rng(100 + seed).random((runs, 300)) < ability[:, None],
+                                      unit="runs", resamples=400, seed=seed) for seed in range(100)]
+    expected = np.mean([e.value for e in estimates])
+    assert np.mean([e.low < expected < e.high for e in estimates]) > 0.9
+    with pytest.raises(ValueError, match="at least 2 items"):
+        evidence.correlation(width, np.ones((runs, 1)), unit="runs")
+    with pytest.raises(ValueError, match="same length"):
+        evidence.correlation(width[:-1], correct, unit="runs")
+
+
 def test_records_are_json_even_for_infinite_intervals(monkeypatch, shown):
     import json
 

@@ -297,6 +297,8 @@ def test_an_interrupted_sweep_resumes_from_the_cache(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.radial_widths, resumed.radial_widths)
     assert again.test_examples == 360 and np.all((again.test_accuracy > 0.1) & (again.test_accuracy <= 1))
     np.testing.assert_array_equal(again.test_accuracy, resumed.test_accuracy)
+    assert again.test_correct.shape == (4, 360) and again.test_correct.dtype == bool
+    np.testing.assert_array_equal(again.test_correct, resumed.test_correct)  # the cache keeps each example
 
 
 def test_sweep_measures_radial_widths_and_test_accuracy_of_each_network():
@@ -310,6 +312,7 @@ def test_sweep_measures_radial_widths_and_test_accuracy_of_each_network():
     x, y = landscape.split("test")
     expected = float(np.mean(landscape.predict(params, x[:50]) == y[:50]))
     assert sweep.test_examples == 50 and sweep.test_accuracy[0] == pytest.approx(expected)
+    np.testing.assert_array_equal(sweep.test_correct[0], landscape.predict(params, x[:50]) == y[:50])
     probe = models.ModelLandscape(networks_model, (landscape.x_train.numpy()[:100], landscape.y_train.numpy()[:100]),
                                   include_regularization=False)
     radial = probes.radial_width(probe, params, thresholds=setup.thresholds, radii=setup.radii, relative=True)

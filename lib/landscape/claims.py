@@ -163,8 +163,12 @@ class Check:
             if p["outcome"] is not None:
                 outcome = f"; bar {p['bar']}: {OUTCOME_WORDS[p['outcome']]}"
                 if p["outcome"] == evidence.UNDECIDED:
-                    outcome += (f" (about ~{p['units_to_decide']} {p['unit']} would decide at this effect)"
-                                if p["units_to_decide"] else " (a finer grid or another design would decide)")
+                    if p["units_to_decide"]:
+                        outcome += f" (about ~{p['units_to_decide']} {p['unit']} would decide at this effect)"
+                    elif p["level"] is not None:  # a sample resampled at two levels (runs and test examples)
+                        outcome += " (a larger sample at each resampled level would decide)"
+                    else:  # a grid bracket
+                        outcome += " (a finer grid or another design would decide)"
             elif p["bar"] is not None and self.record["kind"] != "beyond":
                 outcome = f"; bar {p['bar']}"
             lines.append(f"{p['name']}: {p['described']}{outcome}")

@@ -278,22 +278,60 @@ def slope(x, y, *, unit: str, level: float = LEVEL) -> Estimate:
     return Estimate(value, value - half, value + half, "t interval of the slope", x.size, _unit(unit), level)
 
 
-def correlation(x, y, *, unit: str, level: float = LEVEL) -> Estimate:
-    """Pearson's correlation of paired values with the Fisher z interval (needs 4 pairs or more
-    for a finite interval)."""
-    x, y = _values(x, "x"), _values(y, "y")
+def correlation(x, y, *, unit: str, items: str = "items", level: float = LEVEL, resamples: int = 2000,
+                seed: int = 0) -> Estimate:
+    """Pearson's correlation of paired values.
+
+    ``y`` 1-D (one number per unit): the Fisher z interval (needs 4 pairs or more for a
+    finite interval). ``y`` 2-D, units x items (each run's outcome on each test example,
+    say; ``items`` names them): each unit's y is its mean over the items, and the interval
+    is a percentile bootstrap that resamples the units and, the same for every unit, the
+    items. A test
+    accuracy is itself measured on a sample of examples; on a few hundred of them that
+    sampling moves a correlation over runs about as much as the runs do, and a Fisher
+    interval over the runs alone would be too sure. (Such an interval narrows only when
+    runs and items both grow, so it says no number of runs that would decide.)
+    """
+    x = _values(x, "x")
+    table = np.asarray(y, np.float64) if np.ndim(y) == 2 else None
+    if table is not None:
+        if table.shape[1] < 2 or not np.all(np.isfinite(table)):
+            raise ValueError(f"y as a table (units x items) must hold finite numbers and at least 2 items, "
+                             f"got shape {table.shape}")
+        y = table.mean(axis=1)
+    y = _values(y, "y")
     if x.size != y.size:
-        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
+        raise ValueError(f"x and y must have the same length (units), got {x.size} and {y.size}")
     level = check_fraction(level, "level")
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:  # too few pairs, or a constant: no correlation to measure
-        return Estimate(math.nan, math.nan, math.nan, "Fisher z interval", max(x.size, 1), _unit(unit), level)
+        method = "Fisher z interval" if table is None else "bootstrap over units and items"
+        return Estimate(math.nan, math.nan, math.nan, method, max(x.size, 1), _unit(unit), level)
     r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
+    if table is not None:
+        return _correlation_bootstrap(x, table, r, unit, _unit(items), level, resamples, seed)
     if x.size == 3 or abs(r) == 1.0:
         return Estimate(r, -1.0 if x.size == 3 else r, 1.0 if x.size == 3 else r, "Fisher z interval", x.size,
                         _unit(unit), level)
     half = stats.norm.ppf((1 + level) / 2) / math.sqrt(x.size - 3)
     z = math.atanh(r)
     return Estimate(r, math.tanh(z - half), math.tanh(z + half), "Fisher z interval", x.size, _unit(unit), level)
+
+
+def _correlation_bootstrap(x, table, r, unit, items, level, resamples, seed) -> Estimate:
+    resamples = check_int(resamples, "resamples", minimum=100)
+    rng = np.random.default_rng(check_seed(seed))
+    units, count = table.shape
+    statistics = np.empty(resamples)
+    for b in range(resamples):
+        rows = rng.integers(0, units, units)
+        # the items drawn, as how often each is drawn: each unit's mean over them is one product
+        weights = np.bincount(rng.integers(0, count, count), minlength=count) / count
+        xs, ys = x[rows], (table @ weights)[rows]
+        # a resample that drew one unit (or items all alike) has no correlation: counted as 0, the null
+        statistics[b] = np.corrcoef(xs, ys)[0, 1] if np.ptp(xs) > 0 and np.ptp(ys) > 0 else 0.0
+    low, high = percentiles(statistics, level)
+    return Estimate(r, min(float(low), r), max(float(high), r), f"bootstrap over {count} {items} and", units,
+                    _unit(unit), level, scalable=False)
 
 
 def bootstrap(values, *, unit: str, groups: bool = False, statistic=None, level: float = LEVEL,

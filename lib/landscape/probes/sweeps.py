@@ -140,7 +140,8 @@ class SweepSetup:
         return {k: _plain(getattr(self, k)) for k in keys}
 
     def test_config(self) -> dict:
-        return {"test_examples": self.test_examples}
+        # "per_example": results cached before TestResult kept each example's outcome are not reused
+        return {"test_examples": self.test_examples, "per_example": True}
 
     def architecture(self, width: int) -> tuple:
         """The layer widths of a network whose first layer has ``width`` units."""
@@ -169,12 +170,15 @@ class TrainedRun:
 @dataclass
 class TestResult:
     """A trained network on the test set: accuracy (a fraction) and mean loss, over
-    ``examples`` test examples. (Cached apart from :class:`TrainedRun`, whose format
-    predates it: a cached sweep gains its test results without retraining.)"""
+    ``examples`` test examples, and ``correct``, whether it classifies each of them right
+    (an interval over the test set resamples these). (Cached apart from
+    :class:`TrainedRun`, whose format predates it: a cached sweep gains its test results
+    without retraining.)"""
 
     accuracy: float
     loss: float
     examples: int
+    correct: np.ndarray
 
 
 @dataclass
@@ -187,7 +191,9 @@ class WidthSweep:
     params holds each trained network's parameters (a list: widths differ in length).
     radial_widths (N, T, 2) are the widths along +P/|P| (outward) and -P/|P| (toward
     the origin), on the same radii; test_accuracy and test_loss (N,) are measured on
-    the test set (``test_examples`` examples).
+    the test set (``test_examples`` examples), and test_correct (N, test_examples) says
+    which examples each network classifies right (its mean over the examples is
+    test_accuracy): an interval that resamples them covers the test set's sampling.
     """
 
     learning_rate: np.ndarray
@@ -211,6 +217,7 @@ class WidthSweep:
     test_accuracy: np.ndarray
     test_loss: np.ndarray
     test_examples: int
+    test_correct: np.ndarray
 
     def _bounded(self) -> np.ndarray:
         return np.where(np.isfinite(self.widths), self.widths, self.max_radius[:, None, None])
@@ -363,8 +370,9 @@ def _train(networks: _Networks, run: Run) -> TrainedRun:
 def _test(networks: _Networks, run: Run, params) -> TestResult:
     landscape = networks.test_loss(run.width, networks.setup.test_examples)
     predicted = np.argmax(landscape.logits(params), axis=1)  # the landscape's examples are the test examples
-    return TestResult(accuracy=float(np.mean(predicted == landscape.y_train.numpy())),
-                      loss=float(landscape.loss(params)), examples=landscape.num_examples)
+    correct = predicted == landscape.y_train.numpy()
+    return TestResult(accuracy=float(np.mean(correct)), loss=float(landscape.loss(params)),
+                      examples=landscape.num_examples, correct=correct)
 
 
 def width_sweep(setup: SweepSetup, runs: Sequence[Run], *, cache: ResultCache | None = None,
@@ -446,4 +454,4 @@ def width_sweep(setup: SweepSetup, runs: Sequence[Run], *, cache: ResultCache | 
         max_radius=np.array([w.max_radius for w in measured]), target_loss=float(setup.target_loss),
         params=[t.params for t in trained], radial_widths=np.stack([r.widths for r in radials]),
         test_accuracy=np.array([t.accuracy for t in tests]), test_loss=np.array([t.loss for t in tests]),
-        test_examples=int(tests[0].examples))
+        test_examples=int(tests[0].examples), test_correct=np.stack([np.asarray(t.correct, bool) for t in tests]))
