@@ -29,7 +29,7 @@ from .models import SPLITS, ModelLandscape, softmax
 
 __all__ = ["CyclicSchedule", "CyclicRun", "EnsembleReport", "SweepReport", "OPTIMIZERS", "train_cyclic",
            "independent_members", "average_weights", "batch_norm_layers", "batch_norm_statistics", "evaluate_members",
-           "evaluate_sweep", "disagreement"]
+           "evaluate_sweep", "epoch_losses", "disagreement"]
 
 OPTIMIZERS = ("sgd", "momentum")
 MOMENTUM = 0.9
@@ -146,12 +146,16 @@ class CyclicRun:
         return CyclicSchedule(self.cycles, self.epochs_per_cycle, float(self.max_lr[member]),
                               float(self.min_lr[member]), None if kept == self.cycles else kept)
 
-    def at_loss(self, member: int, targets) -> tuple[np.ndarray, np.ndarray]:
+    def at_loss(self, member: int, targets, losses=None) -> tuple[np.ndarray, np.ndarray]:
         """Member ``member``'s trajectory read at a given training loss: in each cycle that
-        has a snapshot, the weights at the first end of an epoch whose mean training loss
-        (``epoch_loss``) is at most that cycle's target (``targets``: one number, or one per
-        snapshot), or at the end of the cycle if the loss never gets there. Returns the
+        has a snapshot, the weights at the end of the epoch whose loss is closest (in ratio)
+        to that cycle's target (``targets``: one number, or one per snapshot). Returns the
         weights ((S, D)) and the epochs (counted from the start of the run) they were read at.
+
+        ``losses`` ((E,)): the member's training loss at the end of every epoch
+        (:func:`epoch_losses`). Default: ``epoch_loss[member]``, the means over each epoch's
+        minibatches, which lag behind the weights the epoch ends with, by a factor of two
+        or more where the loss falls fast (early in a cycle).
 
         The ends of the cycles of a low and a high maximum learning rate are not equally
         trained: a low maximum never leaves its basin and descends further cycle after
@@ -163,15 +167,24 @@ class CyclicRun:
             raise ValueError("at_loss needs the weights of every epoch: train with train_cyclic(..., keep_epochs=True)")
         member = check_int(member, "member", minimum=0, maximum=len(self.max_lr) - 1)
         kept = self.snapshots.shape[1]
-        targets = np.broadcast_to(np.asarray(targets, np.float64), (kept,)) if np.ndim(targets) == 0 else \
-            np.asarray(targets, np.float64)
-        if targets.shape != (kept,) or not np.all(np.isfinite(targets)):
-            raise ValueError(f"targets must be one finite loss or one per snapshot ({kept}), got {np.shape(targets)}")
+        targets = np.asarray(targets, np.float64)
+        if targets.ndim == 0:
+            targets = np.full(kept, float(targets))
+        if targets.shape != (kept,) or not np.all(np.isfinite(targets) & (targets > 0)):
+            raise ValueError(f"targets must be one positive finite loss or one per snapshot ({kept}), got "
+                             f"{np.asarray(targets).tolist()}")
+        epochs_run = self.epoch_loss.shape[1]
+        if losses is None:
+            losses = self.epoch_loss[member]
+        losses = np.asarray(losses, np.float64)
+        if losses.shape != (epochs_run,) or not np.all(np.isfinite(losses) & (losses > 0)):
+            raise ValueError(f"losses must hold the member's positive finite loss at the end of each of the "
+                             f"{epochs_run} epochs, got shape {losses.shape}")
         epochs = []
         for cycle, target in zip(range(self.cycles - kept, self.cycles), targets):
-            start, end = cycle * self.epochs_per_cycle, (cycle + 1) * self.epochs_per_cycle
-            below = np.nonzero(self.epoch_loss[member, start:end] <= target)[0]
-            epochs.append(start + (below[0] + 1 if len(below) else self.epochs_per_cycle))
+            start = cycle * self.epochs_per_cycle
+            in_cycle = losses[start:start + self.epochs_per_cycle]
+            epochs.append(start + 1 + int(np.argmin(np.abs(np.log(in_cycle / target)))))  # the first on a tie
         epochs = np.asarray(epochs, np.int64)
         return self.epoch_params[member, epochs - 1], epochs
 
@@ -585,6 +598,25 @@ def evaluate_members(landscape: ModelLandscape, members, *, name: str = "ensembl
                     batch_norm_examples=batch_norm_examples)
 
 
+def epoch_losses(landscape: ModelLandscape, run: CyclicRun, *, batch_norm_examples: int = 4096) -> np.ndarray:
+    """(K, E) the training loss of ``landscape`` (e.g. ``landscape.with_examples(n)``, the
+    examples the barriers are measured on) at the weights every epoch of every member of
+    ``run`` ended with (trained with ``keep_epochs=True``): what :meth:`CyclicRun.at_loss`
+    reads a trajectory by. ``run.epoch_loss`` is the mean over an epoch's minibatches,
+    taken while the weights still moved. On a model with batch normalization each point
+    is evaluated with statistics recomputed for it."""
+    landscape = _check_landscape(landscape)
+    if not isinstance(run, CyclicRun):
+        raise TypeError(f"run must be a CyclicRun (train_cyclic's result), got {type(run).__name__}")
+    if run.epoch_params is None:
+        raise ValueError("epoch_losses needs the weights of every epoch: train with train_cyclic(..., keep_epochs=True)")
+    if run.epoch_params.shape[-1] != landscape.dim:
+        raise ValueError(f"landscape must have the run's weights: dim {landscape.dim} != {run.epoch_params.shape[-1]}")
+    batch_norm_examples = check_int(batch_norm_examples, "batch_norm_examples", minimum=2)
+    on = _RecomputedStatisticsLoss(landscape, batch_norm_examples) if batch_norm_layers(landscape.model) else landscape
+    return np.array([[float(on.loss(weights)) for weights in member] for member in run.epoch_params])
+
+
 def _check_barrier_landscape(barrier_landscape, landscape) -> ModelLandscape:
     if barrier_landscape is None:
         return landscape
@@ -673,7 +705,8 @@ class SweepReport:
         """(S, R) a number of every report, e.g. ``"swa_gap"``, ``"barrier_ratio"``,
         ``"ensemble_gain"``, ``"mean_disagreement"``, ``"average_accuracy"``."""
         table = self.later if later else self.reports
-        if not hasattr(table[0][0], measure):
+        if not isinstance(measure, str) or not hasattr(table[0][0], measure) or callable(getattr(table[0][0], measure)) \
+                or np.ndim(getattr(table[0][0], measure)) != 0:
             raise ValueError(f"measure must name a number of an EnsembleReport (e.g. 'swa_gap'), got {measure!r}")
         return np.array([[float(getattr(report, measure)) for report in row] for row in table])
 
@@ -711,7 +744,9 @@ def evaluate_sweep(landscape: ModelLandscape, snapshots, max_lrs, *, later_from:
     if max_lrs.shape != (array.shape[1],) or not np.all(max_lrs > 0):
         raise ValueError(f"max_lrs must hold one positive rate per column of snapshots ({array.shape[1]}), "
                          f"got {max_lrs.tolist()}")
-    later_from = check_int(later_from, "later_from", minimum=0, maximum=array.shape[2] - 2)
+    if array.shape[2] < 2:
+        raise ValueError(f"snapshots must hold at least 2 snapshots per run to make an ensemble, got {array.shape[2]}")
+    later_from = check_int(later_from, "later_from", minimum=0, maximum=array.shape[2] - 2)  # 2 snapshots left
     epochs = check_int(epochs, "epochs", minimum=0)
     check_choice(split, "split", SPLITS)
     barrier_points = check_int(barrier_points, "barrier_points", minimum=3)
