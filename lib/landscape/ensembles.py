@@ -655,11 +655,14 @@ def _line_losses(landscape, barrier_landscape, members, barrier_points: int, bat
     return np.stack(line_losses)
 
 
-def _measure(landscape, members, line_losses, *, name, epochs, split, batch_norm_examples) -> EnsembleReport:
-    """The report of ``members`` ((M, D) float32) whose lines' losses are ``line_losses``."""
+def _measure(landscape, members, line_losses, *, name, epochs, split, batch_norm_examples,
+             probabilities=None) -> EnsembleReport:
+    """The report of ``members`` ((M, D) float32) whose lines' losses are ``line_losses``;
+    ``probabilities`` ((M, N, C) on ``split``), the members' if already computed."""
     x, labels = landscape.split(split)
     labels = np.asarray(labels)
-    probabilities = np.stack([_probabilities(landscape, m, x, batch_norm_examples) for m in members])
+    if probabilities is None:
+        probabilities = np.stack([_probabilities(landscape, m, x, batch_norm_examples) for m in members])
     mean_probabilities = probabilities.mean(axis=0)
     average = _probabilities(landscape, average_weights(members), x, batch_norm_examples)
     member_labels = probabilities.argmax(axis=2)
@@ -752,16 +755,19 @@ def evaluate_sweep(landscape: ModelLandscape, snapshots, max_lrs, *, later_from:
     barrier_points = check_int(barrier_points, "barrier_points", minimum=3)
     batch_norm_examples = check_int(batch_norm_examples, "batch_norm_examples", minimum=2)
     barrier_landscape = _check_barrier_landscape(barrier_landscape, landscape)
+    x, _ = landscape.split(split)
     reports, later = [], []
     for start in array:
         reports.append([]), later.append([])
         for rate, run in zip(max_lrs, start):
             members = _check_members(run, landscape.dim)
             lines = _line_losses(landscape, barrier_landscape, members, barrier_points, batch_norm_examples)
+            probabilities = np.stack([_probabilities(landscape, m, x, batch_norm_examples) for m in members])
             name = f"snapshots, max LR {rate:g}"
             reports[-1].append(_measure(landscape, members, lines, name=name, epochs=epochs, split=split,
-                                        batch_norm_examples=batch_norm_examples))
+                                        batch_norm_examples=batch_norm_examples, probabilities=probabilities))
             later[-1].append(_measure(landscape, members[later_from:], lines[later_from:],
                                       name=f"{name}, from snapshot {later_from + 1}", epochs=epochs, split=split,
-                                      batch_norm_examples=batch_norm_examples))
+                                      batch_norm_examples=batch_norm_examples,
+                                      probabilities=probabilities[later_from:]))
     return SweepReport(max_lr=max_lrs, reports=reports, later=later, later_from=later_from)
