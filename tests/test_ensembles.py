@@ -321,6 +321,17 @@ def test_batch_norm_statistics_are_the_data_statistics_at_the_averaged_weights(b
     assert not np.isclose(report.average_loss, stored_loss, rtol=1e-4, atol=0) and np.all(np.isfinite(report.barriers))
 
 
+# -- the chapter's scales ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["quick", "medium", "paper"])
+def test_independent_and_snapshot_ensembles_cost_the_same_epochs(name):
+    from landscape import get_scale
+
+    config = get_scale(name).ensembles
+    assert config.independent * config.pretrain_epochs == config.pretrain_epochs + config.cycles * config.epochs_per_cycle
+    assert len(config.max_lrs) >= 6 and list(config.max_lrs) == sorted(config.max_lrs)  # issue 26: six or more
+    assert config.cycles >= 3  # the snapshots from the second on are still an ensemble
+
+
 # -- MNIST-1D ---------------------------------------------------------------------------------------
 def test_mnist1d_generator_is_bit_identical_to_the_package():
     mnist1d_data = pytest.importorskip("mnist1d.data")
