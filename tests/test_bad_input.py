@@ -24,6 +24,21 @@ def mlp8():
     return models.mlp((8, 8, 1), 10, widths=(4,))
 
 
+def cyclic_run(keep_epochs=True):
+    """A CyclicRun of one member, 2 cycles of 2 epochs, 3 weights (built by hand, no training)."""
+    return ensembles.CyclicRun(snapshots=np.zeros((1, 2, 3), F), epoch_loss=np.full((1, 4), 0.5, F),
+                               max_lr=np.ones(1), min_lr=np.zeros(1), cycles=2, epochs_per_cycle=2, epochs=4,
+                               epoch_params=np.zeros((1, 4, 3), F) if keep_epochs else None)
+
+
+def sweep_report():
+    """A SweepReport over one stand-in report (what its methods check before reading it)."""
+    from types import SimpleNamespace
+
+    report = SimpleNamespace(swa_gap=0.1, row=lambda: {})
+    return ensembles.SweepReport(max_lr=np.ones(1), reports=[[report]], later=[[report]], later_from=1)
+
+
 TABLE = [
     # -- core ----------------------------------------------------------------------------
     ("check_int float", lambda W, R: core.check_int(2.5, "steps"), TypeError, "steps must be an integer"),
@@ -208,6 +223,26 @@ TABLE = [
     ("evaluate members nan", lambda W, R: ensembles.evaluate_members(R, np.full((2, R.dim), np.nan, F)), ValueError, "members contains non-finite"),
     ("batch_norm_statistics short", lambda W, R: ensembles.batch_norm_statistics(R, ONES5), ValueError, "params must be a vector of length 1210"),
     ("disagreement vector", lambda W, R: ensembles.disagreement(np.zeros(4, int)), ValueError, r"labels must be an \(M, N\) array"),
+    ("train_cyclic keep_epochs", lambda W, R: ensembles.train_cyclic(R, R.params, ensembles.CyclicSchedule(1, 1, 0.1), keep_epochs=1), TypeError, "keep_epochs must be True or False"),
+    ("at_loss without epochs", lambda W, R: cyclic_run(keep_epochs=False).at_loss(0, 0.1), ValueError, "at_loss needs the weights of every epoch: train with train_cyclic"),
+    ("at_loss targets count", lambda W, R: cyclic_run().at_loss(0, [0.1, 0.2, 0.3]), ValueError, r"targets must be one positive finite loss or one per snapshot \(2\)"),
+    ("at_loss target nan", lambda W, R: cyclic_run().at_loss(0, float("nan")), ValueError, "targets must be one positive finite loss"),
+    ("at_loss target zero", lambda W, R: cyclic_run().at_loss(0, [0.1, 0.0]), ValueError, "targets must be one positive finite loss"),
+    ("at_loss member", lambda W, R: cyclic_run().at_loss(1, 0.1), ValueError, "member must be <= 0"),
+    ("at_loss losses length", lambda W, R: cyclic_run().at_loss(0, 0.1, losses=[0.5, 0.5, 0.5]), ValueError, "losses must hold the member's positive finite loss at the end of each of the 4 epochs"),
+    ("epoch_losses run type", lambda W, R: ensembles.epoch_losses(R, np.zeros((1, 4, 3), F)), TypeError, "run must be a CyclicRun"),
+    ("epoch_losses without epochs", lambda W, R: ensembles.epoch_losses(R, cyclic_run(keep_epochs=False)), ValueError, "epoch_losses needs the weights of every epoch"),
+    ("epoch_losses other weights", lambda W, R: ensembles.epoch_losses(R, cyclic_run()), ValueError, r"landscape must have the run's weights: dim 1210 != 3"),
+    ("evaluate_sweep 3-D", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((2, 2, R.dim), F), [0.1, 0.2]), ValueError, r"snapshots must be an \(S, R, M, 1210\) array"),
+    ("evaluate_sweep rates count", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((1, 2, 2, R.dim), F), [0.1]), ValueError, r"max_lrs must hold one positive rate per column of snapshots \(2\)"),
+    ("evaluate_sweep rate zero", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((1, 2, 2, R.dim), F), [0.1, 0.0]), ValueError, "max_lrs must hold one positive rate"),
+    ("evaluate_sweep one snapshot", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((1, 1, 1, R.dim), F), [0.1]), ValueError, "snapshots must hold at least 2 snapshots per run"),
+    ("evaluate_sweep later_from", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((1, 1, 3, R.dim), F), [0.1], later_from=2), ValueError, "later_from must be <= 1"),
+    ("evaluate_sweep barrier_points", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((1, 1, 3, R.dim), F), [0.1], barrier_points=2), ValueError, "barrier_points must be >= 3"),
+    ("evaluate_sweep int weights", lambda W, R: ensembles.evaluate_sweep(R, np.zeros((1, 1, 3, R.dim), int), [0.1]), TypeError, "members must be floating-point weights"),
+    ("sweep values unknown", lambda W, R: sweep_report().values("swa"), ValueError, "measure must name a number of an EnsembleReport"),
+    ("sweep values method", lambda W, R: sweep_report().values("row"), ValueError, "measure must name a number of an EnsembleReport"),
+    ("sweep correct which", lambda W, R: sweep_report().correct("worst"), ValueError, "which must be one of 'average', 'ensemble', 'mean', 'best'"),
     ("radial no directions", lambda W, R: probes.radial_profile(W, ONES5, num_directions=0), ValueError, "num_directions must be >= 1"),
     ("radial directions float", lambda W, R: probes.radial_profile(W, ONES5, num_directions=2.5), TypeError, "num_directions must be an integer"),
     ("radial unsorted radii", lambda W, R: probes.radial_profile(W, ONES5, radii=[1.0, 0.5]), ValueError, "radii must be strictly increasing"),

@@ -111,6 +111,56 @@ def test_divergence_is_reported_with_the_learning_rate(digits_small):
                                                            ensembles.CyclicSchedule(1, 2, 1e30)], clip_norm=0.0)
 
 
+# -- reading a trajectory at a training loss ------------------------------------------------------------
+def _run_by_hand(epoch_loss, cycles, epochs_per_cycle, kept=None, dim=3):
+    """A CyclicRun whose weights at the end of epoch e (1-based) of member k are all 100 k + e, so
+    that the weights read show the member and the epoch they were read at."""
+    count, epochs = np.shape(epoch_loss)
+    stamps = 100.0 * np.arange(count)[:, None] + np.arange(1, epochs + 1)[None, :]
+    epoch_params = np.repeat(stamps[:, :, None], dim, axis=2).astype(np.float32)
+    kept = cycles if kept is None else kept
+    snapshots = epoch_params[:, epochs_per_cycle * np.arange(cycles - kept + 1, cycles + 1) - 1]
+    return ensembles.CyclicRun(snapshots=snapshots, epoch_loss=np.asarray(epoch_loss, np.float32),
+                               max_lr=np.ones(count), min_lr=np.zeros(count), cycles=cycles,
+                               epochs_per_cycle=epochs_per_cycle, epochs=epochs, epoch_params=epoch_params)
+
+
+def test_at_loss_reads_each_cycle_at_the_epoch_closest_to_its_target():
+    # Two cycles of four epochs; targets 0.45 and 0.26: the nearest losses are 0.5 (epoch 3) and 0.25 (epoch 8).
+    run = _run_by_hand([[4.0, 1.0, 0.5, 0.2, 3.0, 0.9, 0.3, 0.25]], cycles=2, epochs_per_cycle=4)
+    weights, epochs = run.at_loss(0, [0.45, 0.26])
+    assert epochs.tolist() == [3, 8]
+    np.testing.assert_array_equal(weights, [[3.0] * 3, [8.0] * 3])
+    # One target for every cycle; below every loss of a cycle: its end; above: its first epoch.
+    assert run.at_loss(0, 1e-3)[1].tolist() == [4, 8]
+    assert run.at_loss(0, 10.0)[1].tolist() == [1, 5]
+    # Closest in ratio, not in difference: 0.3 is 3.3 times below 1.0 but 6 times above 0.05.
+    assert run.at_loss(0, 0.3, losses=[2.0, 1.0, 0.05, 0.04, 2.0, 1.0, 0.05, 0.04])[1].tolist() == [2, 6]
+
+
+def test_at_loss_reads_only_the_cycles_with_a_snapshot_and_the_given_member():
+    loss = np.array([[1.0, 0.5, 1.0, 0.5, 1.0, 0.5], [1.0, 0.1, 1.0, 0.1, 1.0, 0.1]])
+    run = _run_by_hand(loss, cycles=3, epochs_per_cycle=2, kept=2)
+    weights, epochs = run.at_loss(1, [0.9, 0.2])
+    assert epochs.tolist() == [3, 6]  # cycles 2 and 3: epoch 3 (loss 1.0, near 0.9), epoch 6 (0.1, near 0.2)
+    np.testing.assert_array_equal(weights[:, 0], [103.0, 106.0])
+
+
+def test_every_epoch_is_kept_and_its_loss_measured(tiny_network):
+    # Full batch: the loss of epoch e + 1's one step is the loss at the weights epoch e ended with.
+    schedule = ensembles.CyclicSchedule(2, 3, 0.5)
+    starts = np.stack([tiny_network.initial_params(s).numpy() for s in (0, 1)])
+    run = ensembles.train_cyclic(tiny_network, starts, schedule, keep_epochs=True)
+    assert run.epoch_params.shape == (2, 6, tiny_network.dim)
+    np.testing.assert_array_equal(run.epoch_params[:, [2, 5]], run.snapshots)
+    measured = ensembles.epoch_losses(tiny_network, run)
+    assert measured.shape == (2, 6)
+    np.testing.assert_allclose(measured[:, :-1], run.epoch_loss[:, 1:], rtol=1e-4)
+    plain = ensembles.train_cyclic(tiny_network, starts, schedule)
+    assert plain.epoch_params is None
+    np.testing.assert_allclose(plain.snapshots, run.snapshots, rtol=1e-6, atol=1e-7)
+
+
 # -- weight averaging and the measures -------------------------------------------------------------
 def test_averaging_identical_members_changes_nothing(tiny_network):
     member = tiny_network.initial_params(2).numpy()
@@ -141,6 +191,83 @@ def test_measures_of_an_ensemble(tiny_network):
     assert report.barriers[0] == pytest.approx(line.max() - (line[0] + line[-1]) / 2, rel=1e-4)
     assert report.member_correct.shape == (3, len(y)) and report.row()["members"] == 3
     assert report.best == int(np.argmax(report.member_accuracy))
+
+
+def _line(landscape, a, b, points):
+    return np.array([float(landscape.loss((1 - t) * a + t * b)) for t in np.linspace(0, 1, points)])
+
+
+def test_report_properties_from_the_members_themselves(tiny_network):
+    members = np.stack([tiny_network.initial_params(s).numpy() for s in (4, 5, 6)])
+    report = ensembles.evaluate_members(tiny_network, members, barrier_points=5)
+    x, y = tiny_network.split("test")
+    probabilities = np.stack([tiny_network.probabilities(m, x) for m in members])
+    correct = probabilities.argmax(axis=2) == y
+    average_correct = tiny_network.probabilities(members.mean(axis=0), x).argmax(axis=1) == y
+    losses = np.array([float(tiny_network.loss(m)) for m in members])
+    lines = [_line(tiny_network, members[i], members[i + 1], 5) for i in range(2)]
+    barriers = np.array([line.max() - (line[0] + line[-1]) / 2 for line in lines])
+    np.testing.assert_allclose(report.member_train_loss, losses, rtol=1e-4)
+    assert report.mean_train_loss == pytest.approx(losses.mean(), rel=1e-4)
+    np.testing.assert_allclose(report.barrier_ratios, barriers / [(losses[0] + losses[1]) / 2,
+                                                                 (losses[1] + losses[2]) / 2], rtol=1e-3)
+    assert report.barrier_ratio == pytest.approx(float(np.max(report.barrier_ratios)))
+    assert report.max_barrier == pytest.approx(barriers.max(), rel=1e-3)
+    assert report.mean_member_accuracy == pytest.approx(correct.mean())
+    assert report.swa_gap == pytest.approx(average_correct.mean() - correct.mean())
+    assert report.ensemble_gain == pytest.approx((probabilities.mean(0).argmax(1) == y).mean() - correct.mean())
+    np.testing.assert_array_equal(report.member_correct, correct)
+    np.testing.assert_array_equal(report.average_correct, average_correct)
+    np.testing.assert_array_equal(report.ensemble_correct, probabilities.mean(0).argmax(1) == y)
+
+
+@pytest.fixture(scope="module")
+def sweep_members(tiny_network):
+    """(starts 2, rates 2, snapshots 3, D): distinct random networks, so every measure differs."""
+    return np.stack([tiny_network.initial_params(s).numpy() for s in range(12)]).reshape(2, 2, 3, tiny_network.dim)
+
+
+def test_sweep_measures_every_run_and_its_later_snapshots(tiny_network, sweep_members):
+    sweep = ensembles.evaluate_sweep(tiny_network, sweep_members, [0.1, 0.2], later_from=1, epochs=7,
+                                     barrier_points=3)
+    assert sweep.seeds == 2 and sweep.later_from == 1 and sweep.max_lr.tolist() == [0.1, 0.2]
+    x, y = tiny_network.split("test")
+    accuracy = np.array([[[float(np.mean(tiny_network.probabilities(m, x).argmax(1) == y)) for m in run]
+                          for run in start] for start in sweep_members])  # (2, 2, 3)
+    average = np.array([[tiny_network.probabilities(run.mean(0), x).argmax(1) == y for run in start]
+                        for start in sweep_members])
+    later_average = np.array([[tiny_network.probabilities(run[1:].mean(0), x).argmax(1) == y for run in start]
+                              for start in sweep_members])
+    for s in range(2):
+        for r in range(2):
+            full, later = sweep.reports[s][r], sweep.later[s][r]
+            np.testing.assert_allclose(full.member_accuracy, accuracy[s, r])
+            np.testing.assert_allclose(later.member_accuracy, accuracy[s, r, 1:])
+            assert later.average_accuracy == pytest.approx(later_average[s, r].mean())
+            line = _line(tiny_network, sweep_members[s, r, 1], sweep_members[s, r, 2], 3)
+            np.testing.assert_allclose(later.barrier_loss, [line], rtol=1e-4)
+            np.testing.assert_allclose(full.barrier_loss[1], line, rtol=1e-4)
+            assert full.epochs == later.epochs == 7 and f"{[0.1, 0.2][r]:g}" in full.name
+    np.testing.assert_allclose(sweep.values("swa_gap"), average.mean(axis=2) - accuracy.mean(axis=2))
+    np.testing.assert_allclose(sweep.values("swa_gap", later=True),
+                               later_average.mean(axis=2) - accuracy[:, :, 1:].mean(axis=2))
+    np.testing.assert_allclose(sweep.values("mean_member_accuracy", later=True), accuracy[:, :, 1:].mean(axis=2))
+
+
+def test_sweep_correctness_image_by_image(tiny_network, sweep_members):
+    sweep = ensembles.evaluate_sweep(tiny_network, sweep_members, [0.1, 0.2], barrier_points=3)
+    x, y = tiny_network.split("test")
+    probabilities = np.array([[[tiny_network.probabilities(m, x) for m in run] for run in start]
+                              for start in sweep_members])  # (2, 2, 3, N, classes)
+    correct = probabilities.argmax(axis=4) == y  # (2, 2, 3, N)
+    np.testing.assert_allclose(sweep.correct("mean"), correct.mean(axis=2))
+    np.testing.assert_array_equal(sweep.correct("ensemble"), probabilities.mean(axis=2).argmax(axis=3) == y)
+    best = correct.mean(axis=3).argmax(axis=2)  # the most accurate snapshot of each run (the first on a tie)
+    np.testing.assert_array_equal(sweep.correct("best"), np.take_along_axis(correct, best[:, :, None, None], 2)[:, :, 0])
+    np.testing.assert_array_equal(sweep.correct("average"), [[tiny_network.probabilities(run.mean(0), x).argmax(1) == y
+                                                              for run in start] for start in sweep_members])
+    assert sweep.correct("mean", later=True).shape == (2, 2, len(y))
+    np.testing.assert_allclose(sweep.correct("mean", later=True), correct[:, :, 1:].mean(axis=2))
 
 
 def test_disagreement_matrix():
@@ -192,6 +319,17 @@ def test_batch_norm_statistics_are_the_data_statistics_at_the_averaged_weights(b
     stored = landscape.probabilities(ensembles.average_weights(run.snapshots[0]), x_test)
     stored_loss = -np.mean(np.log(stored[np.arange(len(y_test)), y_test]))
     assert not np.isclose(report.average_loss, stored_loss, rtol=1e-4, atol=0) and np.all(np.isfinite(report.barriers))
+
+
+# -- the chapter's scales ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["quick", "medium", "paper"])
+def test_independent_and_snapshot_ensembles_cost_the_same_epochs(name):
+    from landscape import get_scale
+
+    config = get_scale(name).ensembles
+    assert config.independent * config.pretrain_epochs == config.pretrain_epochs + config.cycles * config.epochs_per_cycle
+    assert len(config.max_lrs) >= 6 and list(config.max_lrs) == sorted(config.max_lrs)  # issue 26: six or more
+    assert config.cycles >= 3  # the snapshots from the second on are still an ensemble
 
 
 # -- MNIST-1D ---------------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ from . import paths
 from .core import (as_params, check_choice, check_int, check_number, check_positive, check_seed, compiled)
 from .models import SPLITS, ModelLandscape, softmax
 
-__all__ = ["CyclicSchedule", "CyclicRun", "EnsembleReport", "OPTIMIZERS", "train_cyclic", "independent_members",
-           "average_weights", "batch_norm_layers", "batch_norm_statistics", "evaluate_members", "disagreement"]
+__all__ = ["CyclicSchedule", "CyclicRun", "EnsembleReport", "SweepReport", "OPTIMIZERS", "train_cyclic",
+           "independent_members", "average_weights", "batch_norm_layers", "batch_norm_statistics", "evaluate_members",
+           "evaluate_sweep", "epoch_losses", "disagreement"]
 
 OPTIMIZERS = ("sgd", "momentum")
 MOMENTUM = 0.9
@@ -118,6 +119,7 @@ class CyclicRun:
 
     snapshots : (K, S, D) weights at the end of each of the last S cycles
     epoch_loss : (K, E) mean minibatch training loss of each epoch
+    epoch_params : (K, E, D) weights at the end of every epoch (``keep_epochs=True``), else None
     max_lr, min_lr : (K,) each member's schedule
     cycles, epochs_per_cycle : the schedule all members share
     epochs : epochs of training each member received in this run
@@ -130,6 +132,7 @@ class CyclicRun:
     cycles: int
     epochs_per_cycle: int
     epochs: int
+    epoch_params: np.ndarray | None = None
 
     @property
     def final(self) -> np.ndarray:
@@ -143,14 +146,58 @@ class CyclicRun:
         return CyclicSchedule(self.cycles, self.epochs_per_cycle, float(self.max_lr[member]),
                               float(self.min_lr[member]), None if kept == self.cycles else kept)
 
+    def at_loss(self, member: int, targets, losses=None) -> tuple[np.ndarray, np.ndarray]:
+        """Member ``member``'s trajectory read at a given training loss: in each cycle that
+        has a snapshot, the weights at the end of the epoch whose loss is closest (in ratio)
+        to that cycle's target (``targets``: one number, or one per snapshot). Returns the
+        weights ((S, D)) and the epochs (counted from the start of the run) they were read at.
+
+        ``losses`` ((E,)): the member's training loss at the end of every epoch
+        (:func:`epoch_losses`). Default: ``epoch_loss[member]``, the means over each epoch's
+        minibatches, which lag behind the weights the epoch ends with, by a factor of two
+        or more where the loss falls fast (early in a cycle).
+
+        The ends of the cycles of a low and a high maximum learning rate are not equally
+        trained: a low maximum never leaves its basin and descends further cycle after
+        cycle, a high one starts over after every restart. Reading the low maximum's
+        trajectory at the high one's loss compares equally trained snapshots. Needs the
+        run to be trained with ``keep_epochs=True``.
+        """
+        if self.epoch_params is None:
+            raise ValueError("at_loss needs the weights of every epoch: train with train_cyclic(..., keep_epochs=True)")
+        member = check_int(member, "member", minimum=0, maximum=len(self.max_lr) - 1)
+        kept = self.snapshots.shape[1]
+        targets = np.asarray(targets, np.float64)
+        if targets.ndim == 0:
+            targets = np.full(kept, float(targets))
+        if targets.shape != (kept,) or not np.all(np.isfinite(targets) & (targets > 0)):
+            raise ValueError(f"targets must be one positive finite loss or one per snapshot ({kept}), got "
+                             f"{np.asarray(targets).tolist()}")
+        epochs_run = self.epoch_loss.shape[1]
+        if losses is None:
+            losses = self.epoch_loss[member]
+        losses = np.asarray(losses, np.float64)
+        if losses.shape != (epochs_run,) or not np.all(np.isfinite(losses) & (losses > 0)):
+            raise ValueError(f"losses must hold the member's positive finite loss at the end of each of the "
+                             f"{epochs_run} epochs, got shape {losses.shape}")
+        epochs = []
+        for cycle, target in zip(range(self.cycles - kept, self.cycles), targets):
+            start = cycle * self.epochs_per_cycle
+            in_cycle = losses[start:start + self.epochs_per_cycle]
+            epochs.append(start + 1 + int(np.argmin(np.abs(np.log(in_cycle / target)))))  # the first on a tie
+        epochs = np.asarray(epochs, np.int64)
+        return self.epoch_params[member, epochs - 1], epochs
+
 
 @compiled
-def _cyclic_loop(landscape, starts, max_lr, min_lr, order_seeds, cycles, epochs_per_cycle, momentum, clip_norm):
+def _cyclic_loop(landscape, starts, max_lr, min_lr, order_seeds, cycles, epochs_per_cycle, momentum, clip_norm,
+                 keep_epochs):
     """Graph code: every member's whole run in one computation. Each member draws one
     permutation of the training set per epoch (from its own seed); the members'
     gradients are independent operations of one graph, so TensorFlow runs them side by
-    side. ``cycles``, ``epochs_per_cycle``, ``momentum`` and ``clip_norm`` are Python
-    numbers (part of the trace)."""
+    side. ``cycles``, ``epochs_per_cycle``, ``momentum``, ``clip_norm`` and ``keep_epochs``
+    (whether to return the weights at the end of every epoch) are Python values (part of
+    the trace)."""
     count = starts.shape[0]  # static number of members
     n, batch = landscape.num_examples, landscape.batch_size
     per_epoch = n // batch
@@ -160,6 +207,8 @@ def _cyclic_loop(landscape, starts, max_lr, min_lr, order_seeds, cycles, epochs_
     velocity = tf.zeros_like(starts)
     snapshots = tf.TensorArray(tf.float32, size=cycles, element_shape=starts.shape)
     losses = tf.TensorArray(tf.float32, size=cycles * epochs_per_cycle, element_shape=[count])
+    kept = tf.TensorArray(tf.float32, size=cycles * epochs_per_cycle if keep_epochs else 0,
+                          element_shape=starts.shape)
     for cycle in tf.range(cycles):
         for epoch in tf.range(epochs_per_cycle):
             index = cycle * epochs_per_cycle + epoch
@@ -191,8 +240,11 @@ def _cyclic_loop(landscape, starts, max_lr, min_lr, order_seeds, cycles, epochs_
                 params = params - rate[:, None] * velocity
                 total += tf.stack(step_losses)
             losses = losses.write(index, total / per_epoch)
+            if keep_epochs:
+                kept = kept.write(index, params)
         snapshots = snapshots.write(cycle, params)
-    return tf.transpose(snapshots.stack(), [1, 0, 2]), tf.transpose(losses.stack())
+    every_epoch = tf.transpose(kept.stack(), [1, 0, 2]) if keep_epochs else tf.zeros([count, 0, starts.shape[1]])
+    return tf.transpose(snapshots.stack(), [1, 0, 2]), tf.transpose(losses.stack()), every_epoch
 
 
 def _check_landscape(landscape) -> ModelLandscape:
@@ -227,7 +279,7 @@ def _check_seeds(seeds, name: str) -> list[int]:
 
 
 def train_cyclic(landscape: ModelLandscape, starts, schedules, *, optimizer: str = "sgd", clip_norm: float = 2.0,
-                 order_seeds=None) -> CyclicRun:
+                 order_seeds=None, keep_epochs: bool = False) -> CyclicRun:
     """Train K members from ``starts`` ((K, D), or one vector) with cyclic schedules, all
     in one compiled computation.
 
@@ -237,6 +289,8 @@ def train_cyclic(landscape: ModelLandscape, starts, schedules, *, optimizer: str
     "momentum" (0.9); ``clip_norm`` > 0 clips each member's gradient to that global norm
     (0: no clipping). ``order_seeds`` (one per member; default 0, 1, ...) seed each
     member's minibatch order: members with the same seed see the same minibatches.
+    ``keep_epochs``: also return the weights at the end of every epoch (``run.epoch_params``,
+    K x epochs x D floats; :meth:`CyclicRun.at_loss` reads them).
     Raises FloatingPointError naming the maximum learning rates whose members diverged.
     """
     landscape = _check_landscape(landscape)
@@ -245,15 +299,17 @@ def train_cyclic(landscape: ModelLandscape, starts, schedules, *, optimizer: str
     check_choice(optimizer, "optimizer", OPTIMIZERS)
     clip_norm = check_number(clip_norm, "clip_norm", minimum=0.0)
     order_seeds = list(range(len(starts))) if order_seeds is None else _check_seeds(order_seeds, "order_seeds")
+    if not isinstance(keep_epochs, bool):
+        raise TypeError(f"keep_epochs must be True or False, got {keep_epochs!r}")
     if len(order_seeds) != len(starts):
         raise ValueError(f"order_seeds must hold one seed per member: {len(starts)} members, "
                          f"{len(order_seeds)} seeds")
     first = schedules[0]
-    snapshots, epoch_loss = _cyclic_loop(
+    snapshots, epoch_loss, epoch_params = _cyclic_loop(
         landscape, tf.constant(starts),
         tf.constant([s.max_lr for s in schedules], tf.float32), tf.constant([s.min_lr for s in schedules], tf.float32),
         tf.constant(order_seeds, tf.int64), first.cycles, first.epochs_per_cycle,
-        MOMENTUM if optimizer == "momentum" else 0.0, clip_norm)
+        MOMENTUM if optimizer == "momentum" else 0.0, clip_norm, keep_epochs)
     snapshots = snapshots.numpy()[:, first.cycles - first.kept:]
     epoch_loss = epoch_loss.numpy()
     finite = np.isfinite(snapshots).all(axis=(1, 2)) & np.isfinite(epoch_loss).all(axis=1)
@@ -264,7 +320,8 @@ def train_cyclic(landscape: ModelLandscape, starts, schedules, *, optimizer: str
     return CyclicRun(snapshots=snapshots, epoch_loss=epoch_loss,
                      max_lr=np.array([s.max_lr for s in schedules], np.float64),
                      min_lr=np.array([s.min_lr for s in schedules], np.float64),
-                     cycles=first.cycles, epochs_per_cycle=first.epochs_per_cycle, epochs=first.epochs)
+                     cycles=first.cycles, epochs_per_cycle=first.epochs_per_cycle, epochs=first.epochs,
+                     epoch_params=epoch_params.numpy() if keep_epochs else None)
 
 
 def independent_members(landscape: ModelLandscape, seeds, schedule: CyclicSchedule, *, optimizer: str = "sgd",
@@ -441,6 +498,43 @@ class EnsembleReport:
         return float(self.barriers.max()) if len(self.barriers) else float("nan")
 
     @property
+    def member_train_loss(self) -> np.ndarray:
+        """(M,) each member's training loss (on the examples the barriers are measured on):
+        the ends of the lines between consecutive members."""
+        return np.append(self.barrier_loss[:, 0], self.barrier_loss[-1, -1])
+
+    @property
+    def mean_train_loss(self) -> float:
+        """The members' mean training loss (see :attr:`member_train_loss`)."""
+        return float(self.member_train_loss.mean())
+
+    @property
+    def barrier_ratios(self) -> np.ndarray:
+        """(M - 1,) each barrier over the mean training loss of its line's two ends. Above 1
+        the line rises above its ends by more than their own loss: the book's reading of a
+        change of wedge between two nearby points."""
+        return self.barriers / self.barrier_loss[:, [0, -1]].mean(axis=1)
+
+    @property
+    def barrier_ratio(self) -> float:
+        """The largest of :attr:`barrier_ratios`."""
+        return float(self.barrier_ratios.max()) if len(self.barriers) else float("nan")
+
+    @property
+    def mean_member_accuracy(self) -> float:
+        return float(self.member_accuracy.mean())
+
+    @property
+    def swa_gap(self) -> float:
+        """Accuracy of the weight average (SWA) minus the members' mean accuracy."""
+        return float(self.average_accuracy - self.member_accuracy.mean())
+
+    @property
+    def ensemble_gain(self) -> float:
+        """Accuracy of the prediction ensemble minus the members' mean accuracy."""
+        return float(self.ensemble_accuracy - self.member_accuracy.mean())
+
+    @property
     def member_correct(self) -> np.ndarray:
         """(M, N) whether each member classifies each example correctly."""
         return self.member_labels == self.labels[None]
@@ -497,42 +591,83 @@ def evaluate_members(landscape: ModelLandscape, members, *, name: str = "ensembl
     check_choice(split, "split", SPLITS)
     barrier_points = check_int(barrier_points, "barrier_points", minimum=3)  # the ends and a point between
     batch_norm_examples = check_int(batch_norm_examples, "batch_norm_examples", minimum=2)
+    barrier_landscape = _check_barrier_landscape(barrier_landscape, landscape)
+    members = _check_members(members, landscape.dim)
+    line_losses = _line_losses(landscape, barrier_landscape, members, barrier_points, batch_norm_examples)
+    return _measure(landscape, members, line_losses, name=name, epochs=epochs, split=split,
+                    batch_norm_examples=batch_norm_examples)
+
+
+def epoch_losses(landscape: ModelLandscape, run: CyclicRun, *, batch_norm_examples: int = 4096) -> np.ndarray:
+    """(K, E) the training loss of ``landscape`` (e.g. ``landscape.with_examples(n)``, the
+    examples the barriers are measured on) at the weights every epoch of every member of
+    ``run`` ended with (trained with ``keep_epochs=True``): what :meth:`CyclicRun.at_loss`
+    reads a trajectory by. ``run.epoch_loss`` is the mean over an epoch's minibatches,
+    taken while the weights still moved. On a model with batch normalization each point
+    is evaluated with statistics recomputed for it."""
+    landscape = _check_landscape(landscape)
+    if not isinstance(run, CyclicRun):
+        raise TypeError(f"run must be a CyclicRun (train_cyclic's result), got {type(run).__name__}")
+    if run.epoch_params is None:
+        raise ValueError("epoch_losses needs the weights of every epoch: train with train_cyclic(..., keep_epochs=True)")
+    if run.epoch_params.shape[-1] != landscape.dim:
+        raise ValueError(f"landscape must have the run's weights: dim {landscape.dim} != {run.epoch_params.shape[-1]}")
+    batch_norm_examples = check_int(batch_norm_examples, "batch_norm_examples", minimum=2)
+    on = _RecomputedStatisticsLoss(landscape, batch_norm_examples) if batch_norm_layers(landscape.model) else landscape
+    return np.array([[float(on.loss(weights)) for weights in member] for member in run.epoch_params])
+
+
+def _check_barrier_landscape(barrier_landscape, landscape) -> ModelLandscape:
     if barrier_landscape is None:
-        barrier_landscape = landscape
+        return landscape
     barrier_landscape = _check_landscape(barrier_landscape)
     if barrier_landscape.dim != landscape.dim:
         raise ValueError(f"barrier_landscape must have the same weights as landscape: dim "
                          f"{barrier_landscape.dim} != {landscape.dim}")
+    return barrier_landscape
+
+
+def _check_members(members, dim: int) -> np.ndarray:
     members = np.asarray(members)
     if members.dtype == object or not np.issubdtype(members.dtype, np.floating):
         raise TypeError(f"members must be floating-point weights, got dtype {members.dtype}")
-    if members.ndim != 2 or members.shape[1] != landscape.dim:
-        raise ValueError(f"members must be an (M, {landscape.dim}) array of weight vectors, got shape {members.shape}")
+    if members.ndim != 2 or members.shape[1] != dim:
+        raise ValueError(f"members must be an (M, {dim}) array of weight vectors, got shape {members.shape}")
     if len(members) < 2:
         raise ValueError(f"members must hold at least 2 weight vectors to make an ensemble, got {len(members)}")
     if not np.all(np.isfinite(members)):
         raise ValueError("members contains non-finite values (nan or inf)")
-    members = members.astype(np.float32)
+    return members.astype(np.float32)
 
-    x, labels = landscape.split(split)
-    labels = np.asarray(labels)
-    probabilities = np.stack([_probabilities(landscape, m, x, batch_norm_examples) for m in members])
-    mean_probabilities = probabilities.mean(axis=0)
-    average = _probabilities(landscape, average_weights(members), x, batch_norm_examples)
-    member_labels = probabilities.argmax(axis=2)
 
+def _line_losses(landscape, barrier_landscape, members, barrier_points: int, batch_norm_examples: int) -> np.ndarray:
+    """(M - 1, P) the training loss at P points of the line between each two consecutive members."""
     on = barrier_landscape
     if batch_norm_layers(landscape.model):
         on = _RecomputedStatisticsLoss(barrier_landscape, batch_norm_examples)
-    t = np.linspace(0.0, 1.0, barrier_points)
-    line_losses, barriers = [], []
+    line_losses = []
     for a, b in zip(members[:-1], members[1:]):
         if np.array_equal(a, b):  # the line is a point: no barrier
             profile_loss = np.full(barrier_points, float(on.loss(a)))
         else:
             profile_loss = paths.linear_path(on, a, b, num=barrier_points).loss
         line_losses.append(np.asarray(profile_loss, np.float64))
-        barriers.append(float(np.max(profile_loss) - 0.5 * (profile_loss[0] + profile_loss[-1])))
+    return np.stack(line_losses)
+
+
+def _measure(landscape, members, line_losses, *, name, epochs, split, batch_norm_examples,
+             probabilities=None) -> EnsembleReport:
+    """The report of ``members`` ((M, D) float32) whose lines' losses are ``line_losses``;
+    ``probabilities`` ((M, N, C) on ``split``), the members' if already computed."""
+    x, labels = landscape.split(split)
+    labels = np.asarray(labels)
+    if probabilities is None:
+        probabilities = np.stack([_probabilities(landscape, m, x, batch_norm_examples) for m in members])
+    mean_probabilities = probabilities.mean(axis=0)
+    average = _probabilities(landscape, average_weights(members), x, batch_norm_examples)
+    member_labels = probabilities.argmax(axis=2)
+    t = np.linspace(0.0, 1.0, line_losses.shape[1])
+    barriers = line_losses.max(axis=1) - 0.5 * (line_losses[:, 0] + line_losses[:, -1])
     return EnsembleReport(
         name=name, split=split,
         member_accuracy=(member_labels == labels[None]).mean(axis=1),
@@ -542,6 +677,97 @@ def evaluate_members(landscape: ModelLandscape, members, *, name: str = "ensembl
         average_accuracy=float((average.argmax(axis=1) == labels).mean()),
         average_loss=_nll(average, labels),
         disagreement=disagreement(member_labels),
-        barriers=np.asarray(barriers, np.float64), barrier_t=t, barrier_loss=np.stack(line_losses),
+        barriers=np.asarray(barriers, np.float64), barrier_t=t, barrier_loss=line_losses,
         member_labels=member_labels, ensemble_labels=mean_probabilities.argmax(axis=1),
         average_labels=average.argmax(axis=1), labels=labels, epochs=epochs)
+
+
+# -- a sweep of the maximum learning rate ------------------------------------------------------------
+@dataclass
+class SweepReport:
+    """Snapshot ensembles at R maximum learning rates, each repeated from S starts
+    (:func:`evaluate_sweep`).
+
+    max_lr : (R,) the maximum learning rates
+    reports : S lists of R :class:`EnsembleReport`, every snapshot of a run
+    later : the same over the snapshots from ``later_from`` on (0-based): without the first
+        snapshots, which may sit across the one large barrier after pre-training
+    later_from : the first snapshot ``later`` keeps
+    """
+
+    max_lr: np.ndarray
+    reports: list
+    later: list
+    later_from: int
+
+    @property
+    def seeds(self) -> int:
+        return len(self.reports)
+
+    def values(self, measure: str, *, later: bool = False) -> np.ndarray:
+        """(S, R) a number of every report, e.g. ``"swa_gap"``, ``"barrier_ratio"``,
+        ``"ensemble_gain"``, ``"mean_disagreement"``, ``"average_accuracy"``."""
+        table = self.later if later else self.reports
+        if not isinstance(measure, str) or not hasattr(table[0][0], measure) or callable(getattr(table[0][0], measure)) \
+                or np.ndim(getattr(table[0][0], measure)) != 0:
+            raise ValueError(f"measure must name a number of an EnsembleReport (e.g. 'swa_gap'), got {measure!r}")
+        return np.array([[float(getattr(report, measure)) for report in row] for row in table])
+
+    def correct(self, which: str, *, later: bool = False) -> np.ndarray:
+        """(S, R, N) whether each test example is classified correctly by ``which``: "average"
+        (SWA), "ensemble" (the prediction ensemble), "mean" (the fraction of the members
+        that are right) or "best" (the most accurate member)."""
+        check_choice(which, "which", ("average", "ensemble", "mean", "best"))
+        table = self.later if later else self.reports
+
+        def one(report):
+            if which == "mean":
+                return report.member_correct.mean(axis=0)
+            if which == "best":
+                return report.member_correct[report.best].astype(float)
+            return getattr(report, f"{which}_correct").astype(float)
+
+        return np.array([[one(report) for report in row] for row in table])
+
+
+def evaluate_sweep(landscape: ModelLandscape, snapshots, max_lrs, *, later_from: int = 1, epochs: int = 0,
+                   split: str = "test", barrier_points: int = 11, barrier_landscape: ModelLandscape | None = None,
+                   batch_norm_examples: int = 4096) -> SweepReport:
+    """Measure snapshot ensembles from S starts at R maximum learning rates: ``snapshots``
+    is an (S, R, M, D) array (``run.snapshots.reshape(S, R, M, D)`` of runs trained start
+    by start, rate by rate), ``max_lrs`` the R rates. Each run is measured as by
+    :func:`evaluate_members`, over all its snapshots and over those from ``later_from``
+    on (the lines between consecutive snapshots are computed once for both)."""
+    landscape = _check_landscape(landscape)
+    array = np.asarray(snapshots)
+    if array.ndim != 4 or array.shape[-1] != landscape.dim:
+        raise ValueError(f"snapshots must be an (S, R, M, {landscape.dim}) array (starts, rates, snapshots, weights), "
+                         f"got shape {array.shape}")
+    max_lrs = np.asarray(max_lrs, np.float64)
+    if max_lrs.shape != (array.shape[1],) or not np.all(max_lrs > 0):
+        raise ValueError(f"max_lrs must hold one positive rate per column of snapshots ({array.shape[1]}), "
+                         f"got {max_lrs.tolist()}")
+    if array.shape[2] < 2:
+        raise ValueError(f"snapshots must hold at least 2 snapshots per run to make an ensemble, got {array.shape[2]}")
+    later_from = check_int(later_from, "later_from", minimum=0, maximum=array.shape[2] - 2)  # 2 snapshots left
+    epochs = check_int(epochs, "epochs", minimum=0)
+    check_choice(split, "split", SPLITS)
+    barrier_points = check_int(barrier_points, "barrier_points", minimum=3)
+    batch_norm_examples = check_int(batch_norm_examples, "batch_norm_examples", minimum=2)
+    barrier_landscape = _check_barrier_landscape(barrier_landscape, landscape)
+    x, _ = landscape.split(split)
+    reports, later = [], []
+    for start in array:
+        reports.append([]), later.append([])
+        for rate, run in zip(max_lrs, start):
+            members = _check_members(run, landscape.dim)
+            lines = _line_losses(landscape, barrier_landscape, members, barrier_points, batch_norm_examples)
+            probabilities = np.stack([_probabilities(landscape, m, x, batch_norm_examples) for m in members])
+            name = f"snapshots, max LR {rate:g}"
+            reports[-1].append(_measure(landscape, members, lines, name=name, epochs=epochs, split=split,
+                                        batch_norm_examples=batch_norm_examples, probabilities=probabilities))
+            later[-1].append(_measure(landscape, members[later_from:], lines[later_from:],
+                                      name=f"{name}, from snapshot {later_from + 1}", epochs=epochs, split=split,
+                                      batch_norm_examples=batch_norm_examples,
+                                      probabilities=probabilities[later_from:]))
+    return SweepReport(max_lr=max_lrs, reports=reports, later=later, later_from=later_from)

@@ -24,6 +24,11 @@ METHOD_COLORS = {
     "joint": "tab:brown",
     "quadratic": "tab:olive",        # the null model without wedges
     "optima": "k",
+    "weight average": "tab:red",     # ensembles of networks: their averaged weights (SWA) ...
+    "swa": "tab:red",
+    "prediction ensemble": "tab:blue",  # ... their averaged predictions ...
+    "snapshot": "0.5",               # ... and the members themselves
+    "member": "0.5",
 }
 
 

@@ -142,7 +142,8 @@ class Connectors:
 
 @dataclass(frozen=True)
 class Ensembles:
-    """Chapter 7: snapshot ensembles, weight averaging and independent ensembles."""
+    """Chapter 7: snapshot ensembles, weight averaging and independent ensembles, across a
+    sweep of the cycles' maximum learning rate."""
 
     dataset: str
     model: str                   # "cnn1d" or "simple_cnn" (no batch norm either)
@@ -151,14 +152,16 @@ class Ensembles:
     max_test: int | None = work(256)
     batch_size: int = work(32)
     clip_norm: float             # each member's gradient clipped to this global norm (plain SGD)
-    pretrain_epochs: int = work(1)  # one cosine cycle, shared by both maximum learning rates
+    pretrain_epochs: int = work(1)  # one cosine cycle: the independent networks, and the cyclic runs' starts
     pretrain_lr: float
-    cycles: int = work(2)        # cosine-restart cycles after pre-training, a snapshot at the end of each
+    cycles: int = work(3)        # cosine-restart cycles after pre-training, a snapshot at the end of each (3: the
+                                 # dry run still averages the snapshots from the second on)
     epochs_per_cycle: int = work(1)
-    low_lr: float                # maximum learning rate that keeps the snapshots on one wedge
-    high_lr: float               # maximum learning rate that moves them to other wedges
-    independent: int = work(2)   # independently initialized networks (the pre-trained ones)
-    seeds: int = work(1)         # pre-trained networks the snapshot runs are repeated from
+    max_lrs: tuple               # the cycles' maximum learning rates, from one wedge to moving between wedges
+    independent: int             # networks per independent ensemble; independent * pretrain_epochs equals
+                                 # pretrain_epochs + cycles * epochs_per_cycle, a snapshot ensemble's cost
+    independent_sets: int = work(2)  # disjoint independent ensembles (the intervals resample them)
+    seeds: int = work(2)         # pre-trained networks the cyclic runs are repeated from
     barrier_points: int = work(3)  # points on each line between consecutive snapshots
     barrier_examples: int | None = work(64)  # training examples the barriers are measured on (None: all)
 
@@ -260,9 +263,9 @@ SCALES = {
                               l2=1e-4, held_out=200, evaluation_examples=None, hessian_k=1000,
                               hessian_examples=None),
         ensembles=Ensembles(dataset="mnist1d", model="cnn1d", channels=(32, 32, 32), max_train=None, max_test=None,
-                            batch_size=64, clip_norm=2.0, pretrain_epochs=30, pretrain_lr=0.5, cycles=4,
-                            epochs_per_cycle=10, low_lr=1.0, high_lr=2.0, independent=3, seeds=5, barrier_points=7,
-                            barrier_examples=2000),
+                            batch_size=64, clip_norm=2.0, pretrain_epochs=12, pretrain_lr=0.5, cycles=4,
+                            epochs_per_cycle=6, max_lrs=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0), independent=3,
+                            independent_sets=3, seeds=5, barrier_points=7, barrier_examples=1000),
         radial=Radial(toy_dim=10_000, toy_n=9_000, toy_shorts=(250, 500, 1000, 2000, 4000),
                       toy_radii=(0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0), toy_steps=300,
                       toy_learning_rate=1e-2, toy_directions=100, dataset="digits", model="mlp", widths=(64, 64),
@@ -302,8 +305,8 @@ SCALES = {
                               hessian_examples=2048),
         ensembles=Ensembles(dataset="cifar10", model="simple_cnn", channels=(16, 32, 32), max_train=None,
                             max_test=None, batch_size=128, clip_norm=2.0, pretrain_epochs=40, pretrain_lr=0.1,
-                            cycles=5, epochs_per_cycle=10, low_lr=0.1, high_lr=0.5, independent=5, seeds=3,
-                            barrier_points=11, barrier_examples=10_000),
+                            cycles=4, epochs_per_cycle=20, max_lrs=(0.05, 0.1, 0.2, 0.3, 0.5, 0.8), independent=3,
+                            independent_sets=3, seeds=3, barrier_points=11, barrier_examples=10_000),
         radial=Radial(toy_dim=100_000, toy_n=90_000, toy_shorts=(2500, 5000, 10_000, 20_000, 40_000),
                       toy_radii=(0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0), toy_steps=1000,
                       toy_learning_rate=1e-2, toy_directions=100, dataset="cifar10", model="simple_cnn",
