@@ -226,3 +226,155 @@ def test_a_connector_is_a_cacheable_result(tmp_path, small_toy, built):
     loaded = store.load("connector", {"m": 3}, paths.Connector)
     np.testing.assert_array_equal(loaded.table, built["stars"].table)
     assert (loaded.method, loaded.gradient_evaluations) == ("stars", built["stars"].gradient_evaluations)
+
+
+# -- the grid of resolution r (a finer subdivision) ------------------------------------------
+@pytest.mark.parametrize("count, resolution", [(2, 5), (3, 4), (4, 3), (6, 2)])
+def test_grid_weights_are_every_multiple_of_one_over_r_once(count, resolution):
+    weights = paths.grid_weights(count, resolution)
+    assert weights.shape == (paths.grid_size(count, resolution), count)
+    counts = np.rint(weights * resolution).astype(int)
+    np.testing.assert_allclose(weights * resolution, counts, atol=1e-5)
+    assert np.all(counts.sum(axis=1) == resolution) and len({tuple(c) for c in counts}) == len(counts)
+    for k in range(count):  # the face on the vertices 0..k is a prefix of the table
+        rows = paths.grid_size(k + 1, resolution)
+        assert np.all(weights[:rows, k + 1:] == 0) and np.all(weights[rows:, k + 1:].sum(axis=1) > 0)
+        np.testing.assert_array_equal(weights[rows - 1], np.eye(count)[k])  # ... ending at vertex k
+
+
+def test_grid_map_interpolates_its_table_and_is_exact_on_the_hull():
+    optima = random_table(3, 7)[:4]
+    resolution = 3
+    weights = paths.grid_weights(4, resolution)
+    table = random_table(5, 7, seed=2)[:len(weights)]
+    np.testing.assert_allclose(paths.grid_points(tf.constant(table), tf.constant(weights), resolution).numpy(),
+                               table, atol=1e-5)  # a grid point maps to its own row
+    hull_table = weights @ optima
+    random = connectors.dirichlet_weights(tf.constant([2, 2]), 300, 4)
+    np.testing.assert_allclose(paths.grid_points(tf.constant(hull_table), random, resolution).numpy(),
+                               random.numpy() @ optima, atol=1e-5)  # linear tables are reproduced
+
+
+def test_a_line_grid_is_the_polyline_through_its_points():
+    table = random_table(3, 5)[:5]  # resolution 4: points at t = 0, 1/4, ..., 1
+    t = np.linspace(0, 1, 33, dtype=np.float32)
+    mapped = paths.grid_points(tf.constant(table), tf.constant(np.stack([1 - t, t], axis=1)), 4).numpy()
+    by_hand = np.stack([np.interp(x, np.linspace(0, 1, 5), table[:, d]) for d in range(5) for x in [t]]).T
+    np.testing.assert_allclose(mapped, by_hand, atol=1e-5)
+
+
+def test_doubling_the_resolution_subdivides_the_same_surface():
+    """Freudenthal's triangulation at 2r refines that at r: a grid connector re-sampled at
+    the points of the finer grid is the same piecewise-linear surface."""
+    for count, resolution in ((3, 2), (4, 2), (3, 4)):
+        coarse = paths.Connector("test", np.eye(count, 6, dtype=np.float32),
+                                 random_table(6, 6, seed=count)[:paths.grid_size(count, resolution)],
+                                 resolution=resolution)
+        fine = paths.Connector("test", coarse.optima, coarse.points(paths.grid_weights(count, 2 * resolution)),
+                               resolution=2 * resolution)
+        weights = connectors.dirichlet_weights(tf.constant([count, resolution]), 400, count).numpy()
+        np.testing.assert_allclose(fine.points(weights), coarse.points(weights), atol=1e-5)
+
+
+def test_grid_connector_faces_and_centre():
+    count, resolution = 4, 3
+    table = random_table(6, 5, seed=3)[:paths.grid_size(count, resolution)]
+    con = paths.Connector("test", table[[0, 3, 9, 19]], table, resolution=resolution)
+    np.testing.assert_allclose(con.points(np.eye(count)), con.optima, atol=1e-6)
+    weights = connectors.dirichlet_weights(tf.constant([1, 2]), 40, 3).numpy()
+    padded = np.concatenate([weights, np.zeros((40, 1), np.float32)], axis=1)
+    face = con.face(2)
+    assert face.table.shape == (10, 5) and face.resolution == resolution
+    np.testing.assert_allclose(con.points(padded), face.points(weights), atol=1e-6)
+    np.testing.assert_allclose(con.centre, con.points(np.full((1, 4), 0.25))[0], atol=1e-6)
+    assert con.free_points == 20 - 4
+    assert paths.Connector("test", table[[1, 2, 4, 8]], random_table(4, 5)).free_points == 16 - 4 - 1
+
+
+def test_grid_recipe_points_stay_in_their_faces_hyperplanes(small_toy):
+    landscape, optima = small_toy
+    con = paths.build_connector(landscape, optima[:3], "hyperplane", steps=100, learning_rate=1e-2, resolution=4)
+    weights = paths.grid_weights(3, 4)
+    moved = con.table - weights @ optima[:3]
+    for row, w in enumerate(weights):
+        members = optima[:3][w > 0]
+        if len(members) == 1:
+            np.testing.assert_array_equal(moved[row], 0.0)
+            continue
+        edges = (members[1:] - members[0]).T
+        assert np.linalg.norm(edges.T @ moved[row]) <= 1e-4 * np.linalg.norm(moved[row]) * np.linalg.norm(edges)
+        assert np.linalg.norm(moved[row]) > 0
+    assert con.gradient_evaluations == 100 * (15 - 3) and con.resolution == 4
+    hull = paths.build_connector(landscape, optima[:3], "hull", resolution=4)
+    evaluation = con.evaluate(landscape, num_points=200)
+    assert evaluation.hull_highest == pytest.approx(hull.evaluate(landscape, num_points=200).highest, rel=1e-5)
+    # a resolution of 2 on a line is one optimized midpoint, as in the barycentric subdivision
+    line = paths.build_connector(landscape, optima[:2], "hyperplane", steps=100, learning_rate=1e-2, resolution=2)
+    bary = paths.build_connector(landscape, optima[:2], "hyperplane", steps=100, learning_rate=1e-2)
+    np.testing.assert_allclose(line.table[1], bary.table[3], atol=1e-5)
+
+
+def test_grid_needs_a_method_that_places_points_alone(small_toy):
+    landscape, optima = small_toy
+    with pytest.raises(ValueError, match="resolution applies to the methods 'hull', 'hyperplane'"):
+        paths.build_connector(landscape, optima, "stars", resolution=2)
+    with pytest.raises(ValueError, match="resolution must be"):
+        paths.build_connector(landscape, optima, "hull", resolution=0)
+    with pytest.raises(ValueError, match="grid points"):
+        paths.grid_weights(16, 40)
+
+
+def test_nested_weights_lie_on_the_faces_of_the_first_optima():
+    weights = connectors.dirichlet_weights(tf.constant([4, 2]), 4000, 5, nested=True).numpy()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    last = np.array([np.flatnonzero(w > 0).max() for w in weights])  # the face 0..k each point lies on
+    assert set(last) == {1, 2, 3, 4}
+    assert all(abs(np.mean(last == k) - 0.25) < 0.03 for k in (1, 2, 3, 4))  # k uniform in 1..m
+    on_edge = weights[last == 1][:, 1]  # uniform on the edge 0-1: weight of optimum 1 uniform on (0, 1)
+    assert abs(on_edge.mean() - 0.5) < 0.03 and abs(np.mean(on_edge < 0.25) - 0.25) < 0.04
+
+
+def test_joint_training_on_a_grid_trains_every_face(small_toy):
+    landscape, optima = small_toy
+    nested, uniform = (paths.build_connector(landscape, optima, "joint", steps=400, batch=32, learning_rate=1e-2,
+                                             resolution=2, nested=nested) for nested in (True, False))
+    assert nested.resolution == 2 and nested.table.shape == (10, landscape.dim) and nested.free_points == 6
+    assert nested.gradient_evaluations == 400 * 32
+    np.testing.assert_array_equal(nested.points(np.eye(4)), optima)  # the optima never move
+    # uniform points of a 3-simplex rarely come near its edges; nested ones train the edge 0-1 as a 1-connector
+    edge = [c.face(1).evaluate(landscape, num_points=200).fraction_of_hull for c in (nested, uniform)]
+    assert edge[0] < 0.02 and edge[1] > 0.2, edge
+    whole = [c.evaluate(landscape, num_points=200).fraction_of_hull for c in (nested, uniform)]
+    assert max(whole) < 0.6, whole  # both lower the whole simplex below the hull
+
+
+def test_methods_can_be_called_again_with_other_sizes(small_toy):
+    """The compiled loops are traced with relaxed shapes on a second call: nothing may
+    depend on a static size (an m = 1 and an m = 3 connector in one process)."""
+    landscape, optima = small_toy
+    for count in (2, 4, 3):
+        for method, options in (("joint", dict(batch=8)), ("stars", dict(per_face=1)), ("hyperplane", {})):
+            con = paths.build_connector(landscape, optima[:count], method, steps=2, learning_rate=1e-3, **options)
+            assert np.all(np.isfinite(con.table)) and con.m == count - 1
+
+
+def test_estimate_over_sets(small_toy, built):
+    landscape, _ = small_toy
+    one = built["stars"].face(2).evaluate(landscape, num_points=100)
+    alone = paths.estimate_over_sets([one])
+    assert alone.unit == "held-out points" and alone.low <= one.barrier_fraction <= alone.high
+    assert paths.estimate_over_sets(one, "over_optima").value == pytest.approx(one.over_optima)
+    several = [built[name].face(2).evaluate(landscape, num_points=100) for name in ("stars", "construction", "hull")]
+    estimate = paths.estimate_over_sets(several, "over_optima")
+    assert estimate.unit == "sets of optima" and estimate.n == 3
+    assert estimate.value == pytest.approx(np.exp(np.mean(np.log([e.over_optima for e in several]))))
+    with pytest.raises(ValueError, match="quantity must be one of"):
+        paths.estimate_over_sets(several, "highest")
+    with pytest.raises(TypeError, match="non-empty list of ConnectorEvaluation"):
+        paths.estimate_over_sets([])
+
+
+def test_a_connector_holds_float32():
+    con = paths.Connector("test", np.eye(3, 4), np.zeros((8, 4)))
+    assert con.table.dtype == np.float32 and con.optima.dtype == np.float32
+    assert con.points(np.full((1, 3), 1 / 3)).shape == (1, 4)

@@ -6,8 +6,9 @@
 - :mod:`.diagnostics`: what a path reveals (deviations from the line, predictions along it).
 - :mod:`.connectors`: m-connectors, low-loss simplices through m + 1 optima.
 """
-from .connectors import (METHODS, Connector, ConnectorEvaluation, EnsembleComparison, build_connector,
-                         compare_ensembles, dirichlet_weights, face_masks, subdivision_points, union_prediction)
+from .connectors import (GRID_METHODS, METHODS, Connector, ConnectorEvaluation, EnsembleComparison, build_connector,
+                         compare_ensembles, dirichlet_weights, estimate_over_sets, face_masks, grid_points, grid_size,
+                         grid_weights, subdivision_points, union_prediction)
 from .curves import CURVES, Bezier, Polychain, train_curve
 from .diagnostics import (block_contrast, bootstrap_interval, cosine_similarity_matrix, deviations, half_alignment,
                           label_changes)
@@ -18,5 +19,6 @@ __all__ = ["PathProfile", "Polyline", "arc_positions", "evaluate_points", "linea
            "HyperplaneLandscape", "build_tunnel", "tunnel_resolution", "ResolutionTrend", "resolution_trend", "CURVES", "Polychain", "Bezier", "train_curve",
            "deviations", "cosine_similarity_matrix", "half_alignment", "block_contrast", "label_changes",
            "bootstrap_interval",
-           "METHODS", "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector",
-           "compare_ensembles", "dirichlet_weights", "face_masks", "subdivision_points", "union_prediction"]
+           "METHODS", "GRID_METHODS", "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector",
+           "compare_ensembles", "dirichlet_weights", "estimate_over_sets", "face_masks", "grid_points", "grid_size",
+           "grid_weights", "subdivision_points", "union_prediction"]

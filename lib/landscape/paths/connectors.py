@@ -19,6 +19,23 @@ places each face point by looking at that face alone ("hull", "construction",
 "hyperplane", "stars"), one m = 10 connector therefore holds the connectors of every
 m <= 10, exactly as separate runs would build them.
 
+**A finer subdivision: the grid.** The barycentric subdivision puts one point on each
+face. The paper's recipe can be refined with more points per face, and repeating the
+barycentric subdivision is a poor way to get them: each repetition multiplies the small
+simplices by (m + 1)! and shrinks the largest of them only by a factor m / (m + 1). The
+**grid of resolution r** instead takes every point whose weights are multiples of 1/r
+(C(m + r, m) of them; for m = 1, the r + 1 points of a line cut into r segments) and cuts
+the simplex into r^m small simplices of equal size by Freudenthal's triangulation; doubling
+r subdivides every small simplex into 2^m halved copies, so r = 2, 4, 8, ... is a
+repeated subdivision whose mesh halves each time. In the coordinates
+y_j = r (lambda_j + ... + lambda_m), j = 1..m (so r >= y_1 >= ... >= y_m >= 0), a weight
+vector lies in the small simplex with vertices floor(y), then one unit step per
+coordinate in decreasing order of the fractional parts, and its coordinates there are
+the differences of the sorted fractional parts (:func:`grid_points`). A grid point is
+the multiset of r vertex labels its weights count; its table row is that multiset's
+rank in colexicographic order, so the points of the face on the optima 0..k come first
+(rows 0 .. C(k + r, k) - 1), whatever m is.
+
 Methods of :func:`build_connector`:
 
 hull          v_F = the barycentre of F: the plain convex hull (the baseline).
@@ -30,14 +47,18 @@ hyperplane    the paper's recipe: every face point starts at its face's barycent
               optimized inside the hyperplane through it orthogonal to the face (dimension
               D - |F| + 1; D - m for the centre of the m-simplex); the subdivision through
               the optimized points is the connector (the paper does not say how the
-              optimized points are joined: this is the book's choice).
+              optimized points are joined: this is the book's choice). With
+              ``resolution=r`` the points of the grid of resolution r instead, each in the
+              hyperplane through it orthogonal to the face it lies inside.
 stars         every v_F trained only on the loss along the segments from the optima of F
               to v_F (edges of the subdivision), with a curriculum on the position t along
               the segment and a geometrically decaying learning rate. If every segment
               A_i -> v_F is low, v_F lies in the wedges of all optima of F, so the whole
               complex is low (on the toy exactly).
 joint         all free v_F trained together on the loss at uniform random points of the
-              whole simplex (Benton et al. 2021 train simplices this way).
+              whole simplex (Benton et al. 2021 train simplices this way); with
+              ``nested=True`` at uniform points of the faces on the first k + 1 optima, k
+              uniform in 1..m, so that one training makes the connectors of every m.
 
 Training is batched: all face points of a step are evaluated in one computation, by
 the landscape's batched minibatch loss (vectorized on the toy; a loop over the points
@@ -46,6 +67,7 @@ and the connector reports how many it spent.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -58,11 +80,14 @@ from ..core import (BatchedLoss, Classifier, as_params, check_choice, check_int,
 from ..evidence import Estimate
 from ..toy import WedgeLandscape
 
-__all__ = ["METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "Connector", "ConnectorEvaluation",
-           "EnsembleComparison", "build_connector", "compare_ensembles", "dirichlet_weights", "face_masks",
+__all__ = ["METHODS", "GRID_METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "MAX_GRID_POINTS", "QUANTITIES",
+           "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector", "compare_ensembles",
+           "dirichlet_weights", "estimate_over_sets", "face_masks", "grid_size", "grid_weights", "grid_points",
            "subdivision_points", "union_prediction"]
 
 METHODS = ("hull", "construction", "hyperplane", "stars", "joint")
+GRID_METHODS = ("hull", "hyperplane", "joint")  # the methods that can place the points of a grid (resolution=r)
+MAX_GRID_POINTS = 100_000  # rows of a grid's table: C(m + r, m)
 CONNECTOR_SCHEDULES = ("constant", "cosine", "exponential")
 MAX_CONNECTOR_M = 15  # the table holds 2^(m+1) face points
 _DEFAULT_SCHEDULE = {"stars": "exponential", "hyperplane": "cosine", "joint": "cosine"}
@@ -110,11 +135,85 @@ def subdivision_points(table, weights):
     return tf.einsum("bk,bkd->bd", mu, tf.gather(table, chain))
 
 
-def dirichlet_weights(seed, num, count: int):
+# -- the grid of resolution r: a finer subdivision ----------------------------------------
+def grid_size(num_vertices: int, resolution: int) -> int:
+    """The number of points of the grid of resolution r on a simplex with ``num_vertices``
+    vertices: C(m + r, m), m = num_vertices - 1."""
+    num_vertices = check_int(num_vertices, "num_vertices", minimum=1, maximum=MAX_CONNECTOR_M + 1)
+    resolution = check_int(resolution, "resolution", minimum=1)
+    return math.comb(num_vertices - 1 + resolution, resolution)
+
+
+def _rank_terms(num_vertices: int, resolution: int) -> np.ndarray:
+    """C(a + j - 1, j) for a label a < num_vertices at position j <= resolution (int64): the
+    terms of a grid point's rank (column 0 unused)."""
+    return np.array([[math.comb(a + j - 1, j) if j else 0 for j in range(resolution + 1)]
+                     for a in range(num_vertices)], np.int64)
+
+
+def grid_weights(num_vertices: int, resolution: int) -> np.ndarray:
+    """The barycentric weights (C(m + r, m), m + 1) of the grid of resolution r (every weight
+    a multiple of 1/r), in table order: a point is the multiset of r vertex labels its
+    weights count (weight i = multiplicity of i / r), ranked colexicographically, so the
+    points of the face on the vertices 0..k are the first C(k + r, k) rows."""
+    size = grid_size(num_vertices, resolution)
+    if size > MAX_GRID_POINTS:
+        raise ValueError(f"resolution={resolution} gives {size} grid points on a simplex with {num_vertices} "
+                         f"vertices (more than {MAX_GRID_POINTS}); lower the resolution or m")
+    terms = _rank_terms(num_vertices, resolution)
+    weights = np.zeros((size, num_vertices), np.float32)
+    for labels in itertools.combinations_with_replacement(range(num_vertices), resolution):  # ascending
+        rank = sum(terms[label, j] for j, label in enumerate(labels, start=1))
+        weights[rank] = np.bincount(labels, minlength=num_vertices) / resolution
+    return weights
+
+
+def _grid_rows(vertices, resolution: int, terms):
+    """Graph code: the table rows of grid points given in the coordinates y (..., m): the
+    multiset's sorted labels are a_j = #{l : y_l >= r - j + 1}, j = 1..r, and its rank is
+    the sum of C(a_j + j - 1, j) (``terms``, from :func:`_rank_terms`)."""
+    levels = tf.range(resolution, 0, -1, dtype=vertices.dtype)                     # r - j + 1, j = 1..r
+    labels = tf.reduce_sum(tf.cast(vertices[..., None, :] >= levels[:, None], tf.int64), axis=-1)
+    j = tf.broadcast_to(tf.range(1, resolution + 1, dtype=tf.int64), tf.shape(labels))
+    return tf.reduce_sum(tf.gather_nd(terms, tf.stack([labels, j], axis=-1)), axis=-1)
+
+
+def grid_points(table, weights, resolution: int):
+    """Graph code: the points of a grid connector of resolution r at barycentric ``weights``
+    (B, m+1). ``table`` (C(m + r, m), D) holds the grid points in the order of
+    :func:`grid_weights`. Returns (B, D), differentiable in ``table``: Freudenthal's
+    triangulation in the coordinates y_j = r (lambda_j + ... + lambda_m) (see the module
+    docstring)."""
+    weights = tf.convert_to_tensor(weights, tf.float32)
+    count = weights.shape[-1]
+    if count == 1:
+        return tf.gather(table, tf.zeros(tf.shape(weights)[:1], tf.int32))
+    tail = tf.cumsum(weights, axis=1, reverse=True)[:, 1:] * float(resolution)   # r >= y_1 >= ... >= y_m >= 0
+    base = tf.clip_by_value(tf.floor(tail), 0.0, float(resolution - 1))
+    fraction = tail - base                                                        # in [0, 1]
+    order = tf.argsort(fraction, axis=1, direction="DESCENDING", stable=True)
+    ranked = tf.gather(fraction, order, batch_dims=1)
+    climbs = tf.cumsum(tf.one_hot(order, count - 1), axis=1)                      # unit steps, largest part first
+    vertices = base[:, None, :] + tf.concat([tf.zeros_like(climbs[:, :1]), climbs], axis=1)   # (B, m+1, m)
+    coefficients = tf.concat([1.0 - ranked[:, :1], ranked[:, :-1] - ranked[:, 1:], ranked[:, -1:]], axis=1)
+    terms = tf.constant(_rank_terms(count, resolution))
+    rows = _grid_rows(tf.cast(tf.round(vertices), tf.int64), resolution, terms)
+    return tf.einsum("bk,bkd->bd", coefficients, tf.gather(table, rows))
+
+
+def dirichlet_weights(seed, num, count: int, nested: bool = False):
     """Graph code: ``num`` uniform random points of the simplex with ``count`` vertices
-    (Dirichlet(1, ..., 1)), drawn from the stateless random key ``seed`` (two integers)."""
+    (Dirichlet(1, ..., 1)), drawn from the stateless random key ``seed`` (two integers).
+
+    ``nested``: each point is instead uniform on the face of the first k + 1 vertices, k
+    uniform in 1 .. count - 1 (the weights beyond k set to 0: a normalized part of a
+    Dirichlet(1, ..., 1) vector is Dirichlet(1, ..., 1) itself)."""
     exponential = -tf.math.log(tf.random.stateless_uniform(tf.stack([num, count]), seed=seed, minval=1e-7,
                                                            maxval=1.0))
+    if nested:
+        last = tf.random.stateless_uniform(tf.stack([num, 1]), seed=seed + tf.constant([0, 1 << 20], seed.dtype),
+                                           minval=1, maxval=count, dtype=tf.int32)
+        exponential *= tf.cast(tf.range(count)[None, :] <= last, exponential.dtype)
     return exponential / tf.reduce_sum(exponential, axis=1, keepdims=True)
 
 
@@ -186,14 +285,22 @@ class ConnectorEvaluation:
 
 @dataclass
 class Connector:
-    """An m-connector: its optima (m+1, D), the table of its face points (2^(m+1), D;
-    row F = v_F, row 0 unused), the method that placed them and the gradient
-    evaluations that cost (one per point per training step)."""
+    """An m-connector: its optima (m+1, D), the table of its face points, the method that
+    placed them and the gradient evaluations that cost (one per point per training step).
+
+    ``resolution`` None: the barycentric subdivision, table (2^(m+1), D), row F = v_F (a bit
+    mask; row 0 unused). ``resolution`` r: the grid of resolution r, table (C(m + r, m), D)
+    in the order of :func:`grid_weights`."""
 
     method: str
     optima: np.ndarray = field(repr=False)
     table: np.ndarray = field(repr=False)
     gradient_evaluations: int = 0
+    resolution: int | None = None
+
+    def __post_init__(self):
+        self.optima = np.asarray(self.optima, np.float32)  # (the maps run in float32, as the landscapes do)
+        self.table = np.asarray(self.table, np.float32)
 
     @property
     def m(self) -> int:
@@ -204,27 +311,42 @@ class Connector:
         return self.optima.shape[1]
 
     @property
+    def free_points(self) -> int:
+        """The points a method places (all but the optima)."""
+        return len(self.table) - self.m - 1 - (self.resolution is None)
+
+    @property
     def centre(self) -> np.ndarray:
-        """The connector's point at the barycentre of the simplex (v of the whole simplex)."""
-        return self.table[-1]
+        """The connector's point at the barycentre of the simplex (v of the whole simplex for
+        the barycentric subdivision)."""
+        if self.resolution is None:
+            return self.table[-1]
+        return self.points(np.full((1, self.m + 1), 1.0 / (self.m + 1), np.float32))[0]
 
     def face(self, k: int) -> "Connector":
         """The k-connector of the first k + 1 optima that this connector contains (it reports
         the whole connector's gradient evaluations: they were spent on all faces at once)."""
         k = check_int(k, "k", minimum=1, maximum=self.m)
-        return Connector(self.method, self.optima[:k + 1], self.table[:2 ** (k + 1)], self.gradient_evaluations)
+        rows = 2 ** (k + 1) if self.resolution is None else grid_size(k + 1, self.resolution)
+        return Connector(self.method, self.optima[:k + 1], self.table[:rows], self.gradient_evaluations,
+                         self.resolution)
+
+    def _map(self, weights):
+        if self.resolution is None:
+            return subdivision_points(tf.constant(self.table), weights)
+        return grid_points(tf.constant(self.table), weights, self.resolution)
 
     def points(self, weights) -> np.ndarray:
         """Parameter vectors (B, D) at barycentric ``weights`` (B, m+1)."""
         weights = _check_weights(weights, self.m + 1)
-        return subdivision_points(tf.constant(self.table), tf.constant(weights)).numpy()
+        return self._map(tf.constant(weights)).numpy()
 
     def sample(self, num: int, seed: int = 0) -> np.ndarray:
         """``num`` points of the connector at uniform random barycentric weights (a random
         key that neither training nor :meth:`evaluate` uses)."""
         num = check_int(num, "num", minimum=1)
-        weights = dirichlet_weights(tf.constant([check_seed(seed), _HELD_OUT_STREAM - 1]), num, self.m + 1)
-        return subdivision_points(tf.constant(self.table), weights).numpy()
+        return self._map(dirichlet_weights(tf.constant([check_seed(seed), _HELD_OUT_STREAM - 1]), num,
+                                           self.m + 1)).numpy()
 
     def evaluate(self, landscape, num_points: int = 1000, seed: int = 0) -> ConnectorEvaluation:
         """Highest and mean loss at ``num_points`` uniform random points of the simplex,
@@ -233,7 +355,7 @@ class Connector:
         _check_landscape(landscape, self.dim)
         num_points = check_int(num_points, "num_points", minimum=1)
         weights = dirichlet_weights(tf.constant([check_seed(seed), _HELD_OUT_STREAM]), num_points, self.m + 1)
-        on_connector = _losses(landscape, subdivision_points(tf.constant(self.table), weights))
+        on_connector = _losses(landscape, self._map(weights))
         on_hull = _losses(landscape, tf.matmul(weights, tf.constant(self.optima)))
         at_vertices = _losses(landscape, tf.constant(self.optima))
         return ConnectorEvaluation(highest=float(on_connector.max()), mean=float(on_connector.mean()),
@@ -241,6 +363,30 @@ class Connector:
                                    vertex_loss=float(at_vertices.max()), num_points=num_points,
                                    vertex_mean=float(at_vertices.mean()), losses=np.asarray(on_connector, np.float64),
                                    hull_losses=np.asarray(on_hull, np.float64))
+
+
+QUANTITIES = ("barrier_fraction", "over_optima")
+
+
+def estimate_over_sets(evaluations, quantity: str = "barrier_fraction") -> Estimate:
+    """A connector's ``quantity`` (an attribute of :class:`ConnectorEvaluation`: the barrier
+    over the hull's, or the highest loss over the optima's) with the interval over what
+    varies. ``evaluations`` holds one evaluation per independent set of optima (the same
+    method and m): with several, the geometric mean over the sets with the t interval of
+    the mean log, which covers the choice of the optima; with one, a percentile bootstrap
+    over its held-out points, which covers only how the surface was sampled."""
+    check_choice(quantity, "quantity", QUANTITIES)
+    if isinstance(evaluations, ConnectorEvaluation):
+        evaluations = [evaluations]
+    evaluations = list(evaluations)
+    if not evaluations or not all(isinstance(e, ConnectorEvaluation) for e in evaluations):
+        raise TypeError("evaluations must be a non-empty list of ConnectorEvaluation (one per set of optima)")
+    if len(evaluations) == 1:
+        return getattr(evaluations[0], f"{quantity}_estimate")()
+    values = np.array([getattr(e, quantity) for e in evaluations])
+    if np.any(values <= 0):  # (a connector below its optima's mean loss: no log, the plain mean)
+        return evidence.mean(values, unit="sets of optima")
+    return evidence.geometric_mean(values, unit="sets of optima")
 
 
 def _check_weights(weights, count: int) -> np.ndarray:
@@ -378,33 +524,37 @@ def _stars_loop(landscape, optima, faces, inside, per_face, steps, learning_rate
     decays geometrically (Adam's jitter, not the landscape, would otherwise set the
     final loss)."""
     inside = tf.repeat(inside, per_face, axis=0)                         # one row per point
-    batch = inside.shape[0]
+    batch = tf.shape(inside)[0]  # (dynamic shapes: a later call with other sizes reuses a relaxed trace)
     state = (tf.zeros_like(faces), tf.zeros_like(faces))
     for step in tf.range(steps):
         progress = tf.cast(step, tf.float32) / tf.cast(steps, tf.float32)
-        pick = tf.random.stateless_uniform([batch, inside.shape[1]], seed=tf.stack([seed, step])) * inside
+        pick = tf.random.stateless_uniform(tf.shape(inside), seed=tf.stack([seed, step])) * inside
         vertex = tf.gather(optima, tf.argmax(pick, axis=1, output_type=tf.int32))
         grown = tf.clip_by_value((progress - hold) / (1.0 - hold), 0.0, 1.0)
-        t = tf.random.stateless_uniform([batch, 1], seed=tf.stack([seed + 1, step])) * t_start ** (1.0 - grown)
+        t = tf.random.stateless_uniform(tf.stack([batch, 1]), seed=tf.stack([seed + 1, step])) * t_start ** (1.0 - grown)
         grads = _point_gradients(landscape, (1.0 - t) * vertex + t * tf.repeat(faces, per_face, axis=0), step)
         # d/dv_F of the mean loss of the face's points: the chain rule through the segment is t
-        grad = tf.reduce_mean(tf.reshape(t * grads, [-1, per_face, faces.shape[1]]), axis=1)
+        grad = tf.ensure_shape(tf.reduce_mean(tf.reshape(t * grads, tf.stack([-1, per_face, tf.shape(faces)[1]])),
+                                              axis=1), faces.shape)
         rate = _rate_at("exponential", learning_rate, final_fraction, step, steps)
         faces, state = _adam(faces, grad, state, rate, step)
     return faces
 
 
 @compiled(reduce_retracing=True)
-def _joint_loop(landscape, table, trainable, batch, steps, learning_rate, final_fraction, schedule, seed):
+def _joint_loop(landscape, table, trainable, count, nested, resolution, batch, steps, learning_rate, final_fraction,
+                schedule, seed):
     """All rows of ``table`` with ``trainable`` = 1 trained together on the mean loss at
-    ``batch`` uniform random points of the whole simplex per step."""
-    count = int(round(math.log2(table.shape[0])))
+    ``batch`` uniform random points of the whole simplex (``count`` vertices; ``nested``:
+    of its faces on the first k + 1 vertices, k uniform) per step; ``resolution`` None:
+    the table is a barycentric subdivision's, else a grid's."""
     state = (tf.zeros_like(table), tf.zeros_like(table))
     for step in tf.range(steps):
-        weights = dirichlet_weights(tf.stack([seed, step]), batch, count)
+        weights = dirichlet_weights(tf.stack([seed, step]), batch, count, nested)
         with tf.GradientTape() as tape:
             tape.watch(table)
-            points = subdivision_points(table, weights)
+            points = (subdivision_points(table, weights) if resolution is None
+                      else grid_points(table, weights, resolution))
         grads = _point_gradients(landscape, points, step)
         grad = trainable * tape.gradient(points, table, output_gradients=grads / batch)
         rate = _rate_at(schedule, learning_rate, final_fraction, step, steps)
@@ -414,7 +564,8 @@ def _joint_loop(landscape, table, trainable, batch, steps, learning_rate, final_
 
 def build_connector(landscape, optima, method: str = "stars", *, steps: int = 300, learning_rate: float = 0.1,
                     schedule: str | None = None, final_fraction: float = 1e-3, per_face: int = 2,
-                    batch: int = 64, t_start: float = 0.02, hold: float = 0.5, seed: int = 0) -> Connector:
+                    batch: int = 64, t_start: float = 0.02, hold: float = 0.5, seed: int = 0,
+                    resolution: int | None = None, nested: bool = False) -> Connector:
     """An m-connector through ``optima`` (m + 1 parameter vectors) by ``method``, one of
     ``METHODS`` (see the module's docstring).
 
@@ -425,9 +576,15 @@ def build_connector(landscape, optima, method: str = "stars", *, steps: int = 30
                     it), "cosine" for the others
     per_face        "stars": points per face per step
     batch           "joint": points of the simplex per step
+    nested          "joint": draw each point on the face of the first k + 1 optima, k uniform
+                    in 1..m, so that every face (:meth:`Connector.face`) is trained as a
+                    connector itself; False: uniform on the whole simplex, whose low faces
+                    (near its edges) few points reach when m is large
     t_start, hold   "stars": t ~ U(0, t_start) for the first ``hold`` of the steps, then the
                     range grows to (0, 1); t_start = 1, hold = 0 is plain t ~ U(0, 1)
     seed            the random positions of training points
+    resolution      None: the barycentric subdivision (one point per face); r >= 1: the
+                    grid of resolution r ("hull" and "hyperplane" only; r = 1 is the hull)
 
     Returns a :class:`Connector`. "construction" needs the toy landscape (it reads the
     wedges): any other landscape is a TypeError.
@@ -450,6 +607,16 @@ def build_connector(landscape, optima, method: str = "stars", *, steps: int = 30
     t_start = check_number(t_start, "t_start", minimum=0.0, maximum=1.0, low_open=True)
     hold = check_number(hold, "hold", minimum=0.0, maximum=1.0, high_open=True)
     seed = check_seed(seed)
+    if not isinstance(nested, (bool, np.bool_)):
+        raise TypeError(f"nested must be True or False, got {type(nested).__name__} {nested!r}")
+    if resolution is not None:
+        resolution = check_int(resolution, "resolution", minimum=1)
+        if method not in GRID_METHODS:
+            raise ValueError(f"resolution applies to the methods {', '.join(map(repr, GRID_METHODS))} (a grid of "
+                             f"points, each placed alone); method={method!r} needs the barycentric subdivision "
+                             f"(resolution=None)")
+        return _grid_connector(landscape, optima, method, resolution, steps, learning_rate, schedule, final_fraction,
+                               batch, nested, seed)
 
     count = len(optima)
     table = _barycentres(optima)
@@ -471,13 +638,43 @@ def build_connector(landscape, optima, method: str = "stars", *, steps: int = 30
     elif method == "joint":
         trainable = np.zeros([len(table), 1], np.float32)
         trainable[free] = 1.0
-        table = _joint_loop(landscape, tf.constant(table), tf.constant(trainable), batch, tf.constant(steps),
-                            rate, fraction, schedule, tf.constant(seed)).numpy()
+        table = _joint_loop(landscape, tf.constant(table), tf.constant(trainable), count, bool(nested), None, batch,
+                            tf.constant(steps), rate, fraction, schedule, tf.constant(seed)).numpy()
         evaluations = steps * batch
     if not np.all(np.isfinite(table)):
         raise FloatingPointError(f"training the connector diverged (non-finite face points); lower learning_rate "
                                  f"(was {learning_rate:g})")
     return Connector(method=method, optima=optima, table=table, gradient_evaluations=evaluations)
+
+
+def _grid_connector(landscape, optima, method, resolution, steps, learning_rate, schedule, final_fraction, batch,
+                    nested, seed):
+    """A connector on the grid of resolution ``resolution``: the hull; the paper's recipe
+    (every grid point that is not an optimum optimized in the hyperplane through it
+    orthogonal to the face it lies inside, the face of its non-zero weights); or joint
+    training of all grid points."""
+    weights = grid_weights(len(optima), resolution)
+    table = (weights.astype(np.float64) @ optima.astype(np.float64)).astype(np.float32)
+    support = weights > 0
+    free = np.flatnonzero(support.sum(axis=1) > 1)
+    evaluations = 0
+    rate, fraction = tf.constant(learning_rate, tf.float32), tf.constant(final_fraction, tf.float32)
+    if method == "hyperplane" and len(free):
+        masks = (support[free] * (1 << np.arange(len(optima)))).sum(axis=1)
+        table[free] = _hyperplane_loop(landscape, tf.constant(table[free]), tf.constant(_face_bases(optima, masks)),
+                                       tf.constant(steps), rate, fraction, schedule).numpy()
+        evaluations = steps * len(free)
+    elif method == "joint" and len(free):
+        trainable = np.zeros([len(table), 1], np.float32)
+        trainable[free] = 1.0
+        table = _joint_loop(landscape, tf.constant(table), tf.constant(trainable), len(optima), bool(nested),
+                            resolution, batch, tf.constant(steps), rate, fraction, schedule, tf.constant(seed)).numpy()
+        evaluations = steps * batch
+    if not np.all(np.isfinite(table)):
+        raise FloatingPointError(f"training the connector diverged (non-finite grid points); lower learning_rate "
+                                 f"(was {learning_rate:g})")
+    return Connector(method=method, optima=optima, table=table, gradient_evaluations=evaluations,
+                     resolution=resolution)
 
 
 # -- beyond the paper: ensembles on a connector ---------------------------------------------
