@@ -151,6 +151,33 @@ def test_hyperplane_recipe_points_stay_in_their_faces_hyperplanes(small_toy, bui
     assert built["hyperplane"].gradient_evaluations == 200 * 11
 
 
+def test_a_centre_optimized_alone_is_the_recipes_centre(small_toy, built):
+    """optimize_centre trains the one point the recipe trains in the middle, in the same
+    hyperplane (orthogonal to the whole face) with the same Adam and schedule."""
+    landscape, optima = small_toy
+    alone = paths.optimize_centre(landscape, optima, steps=200, learning_rate=1e-2, schedule="cosine")
+    np.testing.assert_allclose(alone.params, built["hyperplane"].centre, atol=1e-4)
+    moved = alone.params - optima.mean(axis=0)
+    edges = (optima[1:] - optima[0]).T
+    assert np.linalg.norm(edges.T @ moved) <= 1e-4 * np.linalg.norm(moved) * np.linalg.norm(edges)
+    assert alone.final_loss < float(landscape.loss(optima.mean(axis=0)))
+
+
+def test_a_centre_trains_on_from_a_start_until_a_target(tiny_network):
+    optima = np.stack([tiny_network.initial_params(s).numpy() for s in range(3)])
+    start = optima.mean(axis=0) + 0.01 * np.random.default_rng(0).standard_normal(tiny_network.dim).astype(np.float32)
+    start_loss = float(tiny_network.loss(start))
+    target = 0.98 * start_loss
+    result = paths.optimize_centre(tiny_network, optima, start, steps=400, learning_rate=1e-2, stop_below=target,
+                                   check_every=5, record_every=5)
+    assert result.reached_target and result.steps_taken < 400
+    assert result.final_loss < target <= float(tiny_network.loss(result.trajectory[0]))
+    moved = result.params - start  # it moves only inside the hyperplane through the start
+    edges = (optima[1:] - optima[0]).T
+    assert np.linalg.norm(edges.T @ moved) <= 1e-4 * np.linalg.norm(moved) * np.linalg.norm(edges)
+    assert result.trajectory.shape[1] == tiny_network.dim
+
+
 def test_face_methods_build_the_same_lower_connectors(small_toy, built):
     landscape, optima = small_toy
     lower = paths.build_connector(landscape, optima[:3], "construction")

@@ -120,7 +120,8 @@ def render() -> str:
                   f"sanity checks {sum(r['kind'] == 'sanity' for r in records)}; "
                   f"beyond the paper (not scored) {sum(r['kind'] == 'beyond' for r in records)}"
                   + (f" (chapters executed at `{scale}` so far: {', '.join(stored_chapters[scale])}; the others "
-                     "show \"not executed\")" if scale in stored_chapters else "") + ".", ""]
+                     "show \"not executed\")" if scale in stored_chapters and len(stored_chapters[scale]) < len(chapters) else "")
+                  + ".", ""]
     lines += ["Intervals are 95% unless the row says otherwise. Each link opens the cell that decides.", ""]
     for path, title, records in chapters:
         if not records:

@@ -8,7 +8,7 @@
 """
 from .connectors import (GRID_METHODS, METHODS, Connector, ConnectorEvaluation, EnsembleComparison, build_connector,
                          compare_ensembles, dirichlet_weights, estimate_over_sets, face_masks, grid_points, grid_size,
-                         grid_weights, subdivision_points, union_prediction)
+                         grid_weights, optimize_centre, subdivision_points, union_prediction)
 from .curves import CURVES, Bezier, Polychain, train_curve
 from .diagnostics import (block_contrast, bootstrap_interval, cosine_similarity_matrix, deviations, half_alignment,
                           label_changes)
@@ -21,4 +21,4 @@ __all__ = ["PathProfile", "Polyline", "arc_positions", "evaluate_points", "linea
            "bootstrap_interval",
            "METHODS", "GRID_METHODS", "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector",
            "compare_ensembles", "dirichlet_weights", "estimate_over_sets", "face_masks", "grid_points", "grid_size",
-           "grid_weights", "subdivision_points", "union_prediction"]
+           "grid_weights", "optimize_centre", "subdivision_points", "union_prediction"]

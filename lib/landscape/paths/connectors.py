@@ -67,6 +67,7 @@ and the connector reports how many it spent.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -76,12 +77,12 @@ import tensorflow as tf
 
 from .. import evidence, train
 from ..core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_number,
-                    check_positive, check_seed, compiled, value_and_gradient)
+                    check_positive, check_seed, compiled, compiled_loss, compiled_loss_and_grad, value_and_gradient)
 from ..evidence import Estimate
 from ..toy import WedgeLandscape
 
 __all__ = ["METHODS", "GRID_METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "MAX_GRID_POINTS", "QUANTITIES",
-           "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector", "compare_ensembles",
+           "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector", "compare_ensembles", "optimize_centre",
            "dirichlet_weights", "estimate_over_sets", "face_masks", "grid_size", "grid_weights", "grid_points",
            "subdivision_points", "union_prediction"]
 
@@ -675,6 +676,69 @@ def _grid_connector(landscape, optima, method, resolution, steps, learning_rate,
                                  f"(was {learning_rate:g})")
     return Connector(method=method, optima=optima, table=table, gradient_evaluations=evaluations,
                      resolution=resolution)
+
+
+class _FaceHyperplane:
+    """A landscape restricted to the (D - m)-dimensional hyperplane through ``point``
+    orthogonal to a face of m + 1 optima (``basis``: (D, m), orthonormal, the face's
+    directions). The parameters z live in R^D, mapped to point + z - B B^T z, so every
+    iterate of any optimizer, Adam's included, stays exactly in the hyperplane; the map is a
+    symmetric projection, so the gradient is projected the same way."""
+
+    def __init__(self, landscape, point, basis):
+        self.landscape = landscape
+        self.dim = landscape.dim
+        self.point = tf.constant(point, tf.float32)
+        self.basis = tf.constant(basis, tf.float32)
+
+    def _project(self, vector):
+        return vector - tf.linalg.matvec(self.basis, tf.linalg.matvec(self.basis, vector, transpose_a=True))
+
+    def to_params(self, z):
+        return self.point + self._project(z)
+
+    def loss_graph(self, z):
+        return self.landscape.loss_graph(self.to_params(z))
+
+    def minibatch_loss_and_grad(self, z, step):
+        loss, grad = self.landscape.minibatch_loss_and_grad(self.to_params(z), step)
+        return loss, self._project(grad)
+
+    def loss(self, z):
+        return compiled_loss(self, as_params(z, self.dim, "z"))
+
+    def loss_and_grad(self, z):
+        return compiled_loss_and_grad(self, as_params(z, self.dim, "z"))
+
+    def initial_params(self, seed: int = 0):
+        del seed
+        return tf.zeros([self.dim])
+
+
+def optimize_centre(landscape, optima, start=None, *, steps: int = 500, learning_rate: float = 1e-2,
+                    **options) -> train.MinimizeResult:
+    """The paper's point in the middle of an m-connector, alone: ``start`` (default: the
+    barycentre of the m + 1 ``optima``) optimized with :func:`landscape.train.minimize`
+    inside the (D - m)-dimensional hyperplane through it orthogonal to the optima's face,
+    the hyperplane the recipe puts up there. Continuing from a connector's centre
+    (``start=connector.centre``) trains that point further in its own hyperplane.
+
+    ``options`` go to :func:`~landscape.train.minimize`: ``schedule``, and ``stop_below``
+    with ``check_every`` to train until the loss falls below a target (the way to compare
+    points at one loss when training does not converge within the budget).
+
+    Returns the :class:`~landscape.train.MinimizeResult` with ``params`` (and the
+    ``trajectory``, if recorded) in the full space.
+    """
+    optima = _check_optima(landscape, optima)
+    start = optima.mean(axis=0) if start is None else as_params(start, landscape.dim, "start").numpy()
+    plane = _FaceHyperplane(landscape, start, _face_bases(optima, np.array([(1 << len(optima)) - 1]))[0])
+    result = train.minimize(plane, plane.initial_params(), steps, learning_rate, **options)
+    trajectory = result.trajectory
+    if trajectory is not None:
+        trajectory = np.stack([plane.to_params(tf.constant(z)).numpy() for z in trajectory])
+    return dataclasses.replace(result, params=plane.to_params(tf.constant(result.params)).numpy(),
+                               trajectory=trajectory)
 
 
 # -- beyond the paper: ensembles on a connector ---------------------------------------------
