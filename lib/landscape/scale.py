@@ -1,6 +1,6 @@
 """The scales every lesson reads, one section per chapter: ``quick`` (CPU, seconds; CI
-and the rendered book), ``medium`` (CPU, up to two hours for the whole book, run once:
-real networks on MNIST-1D with test sets and seeds that resolve the effects; its
+and the rendered book), ``medium`` (CPU, about three hours for the whole book, run once,
+resumable: real networks on MNIST-1D with test sets and seeds that resolve the effects; its
 executed notebooks are stored in ``lessons/medium/`` and its verdicts shown beside
 quick's in the scorecard) and ``paper`` (the paper's settings, for a GPU).
 
@@ -348,7 +348,8 @@ SCALES = {
 # The medium scale: the toy landscapes of quick (they resolve their effects already), real
 # networks on MNIST-1D with 20,000 training and 5,000 test signals, more seeds and pairs, and
 # a 1-D CNN small enough (D = 3,498) for its Hessian to be formed. Its notebooks are executed
-# once (tools/execute_lessons.py, about two hours on two cores) and stored in lessons/medium/.
+# once (tools/execute_lessons.py, about three hours on two cores, resumable through
+# _build/cache/medium) and stored in lessons/medium/.
 _QUICK = SCALES["quick"]
 SCALES["medium"] = dataclasses.replace(
     _QUICK, name="medium",
@@ -368,10 +369,12 @@ SCALES["medium"] = dataclasses.replace(
     # On such a pair, joint training's 1-connector fell from 0.24 to 0.12 of the hull's barrier
     # between 500 and 2,000 steps at 1e-3, still falling. The recipe's centres, 2,000 steps each, sit
     # 2-4x above the optima; trained on to the optima's loss (Section 6) they took 3,650-6,500 steps.
+    # Five sets of optima: with three, joint training's 10-connector was undecided (about four sets
+    # would decide); each set costs about 16 minutes here.
     connectors=dataclasses.replace(_QUICK.connectors, train_steps=8000, learning_rate=3e-3,
                                    connector_learning_rate=1e-3, batch_size=128, steps=2000, centre_steps=8000,
                                    joint_steps=8000,
-                                   held_out=200, evaluation_examples=5000, hessian_examples=2000, real_sets=3),
+                                   held_out=200, evaluation_examples=5000, hessian_examples=2000, real_sets=5),
     # Chapter 6: Adam at 2e-3 takes cnn1d (16, 16, 16) to a data loss of 0.45 in about 1,300 steps;
     # the slowest matched settings (learning rate 5e-4, dropout 0.8, L2 3e-3) took 3,600 to 5,400 of
     # the 8,000 allowed in calibration runs; L2 1e-2 stays near 1.0 (the comparison at matched loss
