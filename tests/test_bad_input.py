@@ -177,6 +177,8 @@ TABLE = [
     ("curve kind", lambda W, R: paths.train_curve(W, ONES5, RANGE5, "spline"), ValueError, "kind must be one of 'polychain', 'bezier'"),
     ("curve bends", lambda W, R: paths.train_curve(W, ONES5, RANGE5, bends=0), ValueError, "bends must be >= 1"),
     ("curve seed", lambda W, R: paths.train_curve(W, ONES5, RANGE5, seed=-1), ValueError, "seed must be >= 0"),
+    ("codimension dependent normals", lambda W, R: paths.HyperplaneLandscape(W, ONES5, np.stack([ONES5, 2 * ONES5])), ValueError, "normal's rows must be linearly independent"),
+    ("codimension normal rows", lambda W, R: paths.HyperplaneLandscape(W, ONES5, np.eye(5, dtype=F)[:2]).move_to(ONES5, np.eye(5, dtype=F)[:3]), ValueError, "normal must hold 2 rows"),
     ("hyperplane zero normal", lambda W, R: paths.HyperplaneLandscape(W, ONES5, np.zeros(5, F)), ValueError, "normal must be a non-zero vector"),
     ("deviations same points", lambda W, R: paths.deviations(ONES5, ONES5, np.ones((2, 5))), ValueError, "a and b must differ"),
     ("deviations shapes", lambda W, R: paths.deviations(ONES5, np.ones(4), np.ones((2, 5))), ValueError, "a and b must be vectors of the same length"),

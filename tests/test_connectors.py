@@ -178,6 +178,14 @@ def test_a_centre_trains_on_from_a_start_until_a_target(tiny_network):
     assert result.trajectory.shape[1] == tiny_network.dim
 
 
+def test_centres_of_one_m_share_a_compiled_loop(small_toy):
+    landscape, optima = small_toy
+    paths.optimize_centre(landscape, optima, steps=5)
+    before = train._minimize_loop.tracing_count()
+    paths.optimize_centre(landscape, optima[::-1], steps=5)
+    assert train._minimize_loop.tracing_count() == before
+
+
 def test_face_methods_build_the_same_lower_connectors(small_toy, built):
     landscape, optima = small_toy
     lower = paths.build_connector(landscape, optima[:3], "construction")

@@ -48,6 +48,25 @@ def test_hyperplane_iterates_stay_in_the_hyperplane():
     assert result.final_loss < 0.5 * float(landscape.loss(point))
 
 
+def test_a_codimension_m_plane_keeps_its_iterates_orthogonal_to_every_normal():
+    landscape = toy.WedgeLandscape(30, 20)
+    point = landscape.initial_params(0).numpy()
+    normals = np.stack([landscape.initial_params(seed).numpy() for seed in (1, 2, 3)])  # not orthogonal
+    plane = paths.HyperplaneLandscape(landscape, point, normals)
+    assert plane.codim == 3 and plane.dim == 30
+    result = train.minimize(plane, plane.initial_params(), steps=200, learning_rate=1e-2)
+    moved = plane.to_params(tf.constant(result.params)).numpy() - point
+    assert np.linalg.norm(normals @ moved) < 1e-4 * np.linalg.norm(moved) * np.linalg.norm(normals)
+    assert result.final_loss < 0.5 * float(landscape.loss(point))
+    # moved to another point and three other normals, it serves them without tracing again
+    before = train._minimize_loop.tracing_count()
+    other = np.stack([landscape.initial_params(seed).numpy() for seed in (4, 5, 6)])
+    result = train.minimize(plane.move_to(point, other), plane.initial_params(), steps=200, learning_rate=1e-2)
+    moved = plane.to_params(tf.constant(result.params)).numpy() - point
+    assert np.linalg.norm(other @ moved) < 1e-4 * np.linalg.norm(moved) * np.linalg.norm(other)
+    assert train._minimize_loop.tracing_count() == before
+
+
 def test_later_tunnels_and_curves_of_a_landscape_do_not_trace_again():
     landscape = toy.WedgeLandscape(30, 20)
     ends = [landscape.initial_params(seed) for seed in range(4)]

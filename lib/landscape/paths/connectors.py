@@ -77,9 +77,10 @@ import tensorflow as tf
 
 from .. import evidence, train
 from ..core import (BatchedLoss, Classifier, as_params, check_choice, check_int, check_number,
-                    check_positive, check_seed, compiled, compiled_loss, compiled_loss_and_grad, value_and_gradient)
+                    check_positive, check_seed, compiled, reused, value_and_gradient)
 from ..evidence import Estimate
 from ..toy import WedgeLandscape
+from .tunnels import HyperplaneLandscape
 
 __all__ = ["METHODS", "GRID_METHODS", "CONNECTOR_SCHEDULES", "MAX_CONNECTOR_M", "MAX_GRID_POINTS", "QUANTITIES",
            "Connector", "ConnectorEvaluation", "EnsembleComparison", "build_connector", "compare_ensembles", "optimize_centre",
@@ -678,43 +679,6 @@ def _grid_connector(landscape, optima, method, resolution, steps, learning_rate,
                      resolution=resolution)
 
 
-class _FaceHyperplane:
-    """A landscape restricted to the (D - m)-dimensional hyperplane through ``point``
-    orthogonal to a face of m + 1 optima (``basis``: (D, m), orthonormal, the face's
-    directions). The parameters z live in R^D, mapped to point + z - B B^T z, so every
-    iterate of any optimizer, Adam's included, stays exactly in the hyperplane; the map is a
-    symmetric projection, so the gradient is projected the same way."""
-
-    def __init__(self, landscape, point, basis):
-        self.landscape = landscape
-        self.dim = landscape.dim
-        self.point = tf.constant(point, tf.float32)
-        self.basis = tf.constant(basis, tf.float32)
-
-    def _project(self, vector):
-        return vector - tf.linalg.matvec(self.basis, tf.linalg.matvec(self.basis, vector, transpose_a=True))
-
-    def to_params(self, z):
-        return self.point + self._project(z)
-
-    def loss_graph(self, z):
-        return self.landscape.loss_graph(self.to_params(z))
-
-    def minibatch_loss_and_grad(self, z, step):
-        loss, grad = self.landscape.minibatch_loss_and_grad(self.to_params(z), step)
-        return loss, self._project(grad)
-
-    def loss(self, z):
-        return compiled_loss(self, as_params(z, self.dim, "z"))
-
-    def loss_and_grad(self, z):
-        return compiled_loss_and_grad(self, as_params(z, self.dim, "z"))
-
-    def initial_params(self, seed: int = 0):
-        del seed
-        return tf.zeros([self.dim])
-
-
 def optimize_centre(landscape, optima, start=None, *, steps: int = 500, learning_rate: float = 1e-2,
                     **options) -> train.MinimizeResult:
     """The paper's point in the middle of an m-connector, alone: ``start`` (default: the
@@ -732,7 +696,10 @@ def optimize_centre(landscape, optima, start=None, *, steps: int = 500, learning
     """
     optima = _check_optima(landscape, optima)
     start = optima.mean(axis=0) if start is None else as_params(start, landscape.dim, "start").numpy()
-    plane = _FaceHyperplane(landscape, start, _face_bases(optima, np.array([(1 << len(optima)) - 1]))[0])
+    normals = _face_bases(optima, np.array([(1 << len(optima)) - 1]))[0].T  # (m, D): the face's directions
+    # kept on the landscape (core.reused): every centre of one m shares a compiled training loop
+    plane = reused(landscape, ("face-hyperplane", len(normals)),
+                   lambda: HyperplaneLandscape(landscape, start, normals)).move_to(start, normals)
     result = train.minimize(plane, plane.initial_params(), steps, learning_rate, **options)
     trajectory = result.trajectory
     if trajectory is not None:

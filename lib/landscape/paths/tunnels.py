@@ -32,6 +32,12 @@ class HyperplaneLandscape:
     per step; this needs a landscape with batched losses.
     ``move_to`` puts the same object on other hyperplanes: points and normals are
     variables, so a training loop compiled once serves every hyperplane of a tunnel.
+
+    Codimension m: one point and an (m, D) ``normal``, whose rows are orthonormalized
+    (they must be independent). The plane is then the (D - m)-dimensional affine subspace
+    through the point orthogonal to all of them, ``point + z - N^T N z``: the hyperplane
+    the m-connector recipe puts up at the centre of a face of m + 1 optima
+    (:func:`~landscape.paths.optimize_centre`).
     """
 
     def __init__(self, landscape, point, normal):
@@ -42,14 +48,32 @@ class HyperplaneLandscape:
         if not self.single and not isinstance(landscape, BatchedLoss):
             raise TypeError(f"several hyperplanes at once need a landscape with batched losses; "
                             f"{type(landscape).__name__} has none: optimize one point at a time")
+        # one normal per point, or m normals of a single point (a codimension-m plane)
+        self.codim = int(np.shape(normal)[0]) if self.single and len(np.shape(normal)) == 2 else 1
         self.dim = self.rows * landscape.dim
         self.point = tf.Variable(tf.zeros([self.rows, landscape.dim]), trainable=False)
-        self.normal = tf.Variable(tf.zeros([self.rows, landscape.dim]), trainable=False)
+        self.normal = tf.Variable(tf.zeros([max(self.rows, self.codim), landscape.dim]), trainable=False)
         self.move_to(point, normal)
 
     def move_to(self, point, normal) -> "HyperplaneLandscape":
         """Use the hyperplanes through ``point`` normal to ``normal`` from now on."""
+        if self.single and self.codim > 1:
+            points = as_params(point, self.landscape.dim, "point")[None]
+            normals = as_points(normal, self.landscape.dim, "normal")
+            if normals.shape[0] != self.codim:
+                raise ValueError(f"normal must hold {self.codim} rows (this plane's codimension), got "
+                                 f"{normals.shape[0]}")
+            rows = normals.numpy().astype(np.float64)
+            basis, triangle = np.linalg.qr(rows.T)
+            if np.min(np.abs(np.diag(triangle))) <= 1e-6 * max(1.0, float(np.abs(rows).max())):
+                raise ValueError("normal's rows must be linearly independent (each adds one dimension to "
+                                 "remove from the plane)")
+            self.point.assign(points)
+            self.normal.assign(basis.T.astype(np.float32))
+            return self
         if self.single:
+            if len(np.shape(normal)) == 2 and np.shape(normal)[0] == 1:  # one normal as a (1, D) row
+                normal = tf.reshape(normal, [-1])
             points = as_params(point, self.landscape.dim, "point")[None]
             normals = as_params(normal, self.landscape.dim, "normal")[None]
         else:
@@ -69,6 +93,8 @@ class HyperplaneLandscape:
         return tf.reshape(z, [self.rows, self.landscape.dim])
 
     def _project(self, rows):
+        if self.codim > 1:  # one row, m orthonormal normals: rows - (rows N^T) N
+            return rows - tf.matmul(tf.matmul(rows, self.normal, transpose_b=True), self.normal)
         return rows - tf.reduce_sum(rows * self.normal, axis=1, keepdims=True) * self.normal
 
     def to_params(self, z):
