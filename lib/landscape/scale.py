@@ -284,7 +284,7 @@ SCALES = {
         ensembles=Ensembles(dataset="mnist1d", model="cnn1d", channels=(32, 32, 32), max_train=None, max_test=None,
                             batch_size=64, clip_norm=2.0, pretrain_epochs=12, pretrain_lr=0.5, cycles=4,
                             epochs_per_cycle=6, max_lrs=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0), independent=3,
-                            independent_sets=3, seeds=5, barrier_points=7, barrier_examples=1000),
+                            independent_sets=7, seeds=5, barrier_points=7, barrier_examples=1000),
         radial=Radial(toy_dim=10_000, toy_n=9_000, toy_shorts=(250, 500, 1000, 2000, 4000),
                       toy_radii=(0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0), toy_steps=300,
                       toy_learning_rate=1e-2, toy_directions=100, dataset="digits", model="mlp", widths=(64, 64),
@@ -386,7 +386,8 @@ SCALES["medium"] = dataclasses.replace(
                                l2_moderate=1e-3, dropout_moderate=0.5, seeds=4, target_loss=0.45, max_steps=8000,
                                check_every=50, check_examples=2000, fixed_epochs=5, probe_examples=2000,
                                test_examples=None),
-    ensembles=dataclasses.replace(_QUICK.ensembles, dataset="mnist1d_large", seeds=5, barrier_examples=5000),
+    ensembles=dataclasses.replace(_QUICK.ensembles, dataset="mnist1d_large", independent_sets=3, seeds=5,
+                                  barrier_examples=5000),
 )
 SCALES = {name: SCALES[name] for name in ("quick", "medium", "paper")}
 SCALE_NAMES = (*SCALES, DRY_RUN, MEDIUM_DRY_RUN)
